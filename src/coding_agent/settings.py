@@ -1,0 +1,142 @@
+"""Every setting of the service, read once from the environment.
+
+The specification's variables keep their names (``TEMPORAL_HOST``, ``NATS_URL``, ``DATABASE_URL``...);
+the product's own extensions are prefixed ``CODING_AGENT_``. Secrets are ``SecretStr`` so a printed
+settings object never shows them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from coding_agent.models import DEFAULT_MAX_ITERATIONS, DEFAULT_MODEL
+
+
+def _ext(name: str) -> AliasChoices:
+    return AliasChoices(f"CODING_AGENT_{name}")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, env_file=None)
+
+    # --- Temporal (specified) ---
+    temporal_host: str = "localhost:7233"
+    """Temporal frontend address."""
+    temporal_namespace: str = "default"
+    """Temporal namespace."""
+    temporal_task_queue_coding_agent: str = "coding-agent"
+    """The shared task queue of the workflow and its non-workspace activities."""
+
+    # --- LLM (specified: OPENROUTER_API_KEY) ---
+    openrouter_api_key: SecretStr | None = None
+    """OpenRouter (or any OpenAI-compatible server) API key."""
+    openrouter_base_url: str = "https://openrouter.ai/api/v1"
+    """Base URL of the OpenAI-compatible API."""
+    default_model: str = Field(default=DEFAULT_MODEL, validation_alias=_ext("DEFAULT_MODEL"))
+    """Model used when the request does not name one."""
+    llm_timeout_seconds: float = Field(default=300.0, validation_alias=_ext("LLM_TIMEOUT_SECONDS"))
+    """Timeout of one LLM HTTP call."""
+    llm_max_attempts: int = Field(default=6, validation_alias=_ext("LLM_MAX_ATTEMPTS"))
+    """Attempts of one LLM call (Temporal retries with exponential backoff) before the task fails."""
+    llm_max_output_tokens: int = Field(default=8192, validation_alias=_ext("LLM_MAX_OUTPUT_TOKENS"))
+    """Upper bound on tokens the model may produce per call."""
+
+    # --- NATS (specified) ---
+    nats_url: str = "nats://localhost:4222"
+    """NATS server(s), comma-separated."""
+    nats_http_url: str | None = None
+    """Optional HTTP bridge used when NATS cannot be reached."""
+    nats_subject_prefix: str = "automata.workflows"
+    """Subject prefix: {prefix}.{company_id}.{project_id}.{task_id}.{type}."""
+    nats_jetstream_stream: str | None = Field(default=None, validation_alias=_ext("NATS_JETSTREAM_STREAM"))
+    """When set, a JetStream stream of this name captures {prefix}.> for replay."""
+
+    # --- Elixir API (specified) ---
+    elixir_webhook_url: str | None = None
+    """Where the final result is POSTed; unset disables the webhook."""
+    elixir_webhook_secret: SecretStr | None = None
+    """HMAC-SHA256 key that signs the webhook body."""
+
+    # --- Database (specified: DATABASE_URL) ---
+    database_url: SecretStr | None = None
+    """PostgreSQL (postgresql://...) or any SQLAlchemy async URL; unset means SQLite at sqlite_path."""
+    data_dir: Path = Field(default=Path.home() / ".coding-agent", validation_alias=_ext("DATA_DIR"))
+    """Where the embedded stack keeps its files."""
+    sqlite_path: Path | None = Field(default=None, validation_alias=_ext("SQLITE_PATH"))
+    """SQLite file used when DATABASE_URL is unset (default: <data_dir>/coding_agent.db)."""
+
+    # --- Agent loop ---
+    max_iterations: int = Field(default=DEFAULT_MAX_ITERATIONS, validation_alias=_ext("MAX_ITERATIONS"))
+    """Default LLM turns of the tool loop."""
+    tool_output_max_chars: int = Field(default=10_000, validation_alias=_ext("TOOL_OUTPUT_MAX_CHARS"))
+    """A tool result is cut to this size (middle elided) before the model sees it."""
+    workflow_timeout_hours: float = Field(default=24.0, validation_alias=_ext("WORKFLOW_TIMEOUT_HOURS"))
+    """Overall deadline of one task."""
+    history_event_threshold: int = Field(default=10_000, validation_alias=_ext("HISTORY_EVENT_THRESHOLD"))
+    """The agent session continues-as-new once its history has this many events."""
+
+    # --- Workspaces and tools ---
+    workspace_root: Path = Field(
+        default=Path(tempfile.gettempdir()) / "coding-agent", validation_alias=_ext("WORKSPACE_ROOT")
+    )
+    """Parent directory of the per-task temporary working directories."""
+    shell_timeout_seconds: float = Field(default=300.0, validation_alias=_ext("SHELL_TIMEOUT_SECONDS"))
+    """Default timeout of one shell command."""
+    shell_max_timeout_seconds: float = Field(default=3600.0, validation_alias=_ext("SHELL_MAX_TIMEOUT_SECONDS"))
+    """Largest timeout the model may ask for."""
+    read_max_bytes: int = Field(default=1024 * 1024, validation_alias=_ext("READ_MAX_BYTES"))
+    """Most bytes one read_file call returns."""
+    file_max_bytes: int = Field(default=5 * 1024 * 1024, validation_alias=_ext("FILE_MAX_BYTES"))
+    """Files larger than this are refused by the file tools."""
+    sandbox: Literal["auto", "bubblewrap", "none"] = Field(default="auto", validation_alias=_ext("SANDBOX"))
+    """How shell commands are isolated: bubblewrap, none, or auto (bubblewrap when installed)."""
+    validation_timeout_seconds: float = Field(default=1800.0, validation_alias=_ext("VALIDATION_TIMEOUT_SECONDS"))
+    """Timeout of one validation command."""
+
+    # --- Git ---
+    git_author_name: str = Field(default="Coding Agent", validation_alias=_ext("GIT_AUTHOR_NAME"))
+    git_author_email: str = Field(default="coding-agent@localhost", validation_alias=_ext("GIT_AUTHOR_EMAIL"))
+    git_timeout_seconds: float = Field(default=600.0, validation_alias=_ext("GIT_TIMEOUT_SECONDS"))
+    """Timeout of one git network operation (clone, fetch, push)."""
+    ssh_known_hosts: Path | None = Field(default=None, validation_alias=_ext("SSH_KNOWN_HOSTS"))
+    """known_hosts file for strict host-key checking; unset means accept-new."""
+
+    # --- Security ---
+    payload_encryption_key: SecretStr | None = Field(
+        default=None, validation_alias=_ext("PAYLOAD_ENCRYPTION_KEY")
+    )
+    """Base64 AES-256 key: when set, Temporal payloads are encrypted (AES-GCM)."""
+
+    # --- Worker ---
+    max_concurrent_activities: int = Field(default=20, validation_alias=_ext("MAX_CONCURRENT_ACTIVITIES"))
+    max_concurrent_workflow_tasks: int = Field(default=20, validation_alias=_ext("MAX_CONCURRENT_WORKFLOW_TASKS"))
+    log_format: Literal["text", "json"] = Field(default="text", validation_alias=_ext("LOG_FORMAT"))
+
+    def sqlalchemy_url(self) -> str:
+        """The database URL in SQLAlchemy's async form (``postgresql://`` is accepted as written)."""
+        if self.database_url is None:
+            path = self.sqlite_path or self.data_dir / "coding_agent.db"
+            return f"sqlite+aiosqlite:///{path}"
+        url = self.database_url.get_secret_value()
+        for plain in ("postgresql://", "postgres://"):
+            if url.startswith(plain):
+                return "postgresql+asyncpg://" + url[len(plain) :]
+        if url.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+        return url
+
+    def secret_values(self) -> list[str]:
+        """The worker's own secrets, for redaction and for keeping them out of the agent's shell."""
+        values = [self.openrouter_api_key, self.elixir_webhook_secret, self.database_url, self.payload_encryption_key]
+        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
