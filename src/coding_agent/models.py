@@ -140,6 +140,12 @@ class Artifacts(BaseModel):
 
     llm_calls: int = 0
     temp_dir: str = ""
+    iterations: int = 0
+    """Extension: LLM turns of the tool loop."""
+    prompt_tokens: int = 0
+    """Extension: prompt tokens over all LLM calls of the tool loop."""
+    completion_tokens: int = 0
+    """Extension: completion tokens over all LLM calls of the tool loop."""
 
 
 class CodingAgentResult(BaseModel):

@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     validation_timeout_seconds: float = Field(default=1800.0, validation_alias=_ext("VALIDATION_TIMEOUT_SECONDS"))
     """Timeout of one validation command."""
 
+    workspace_schedule_to_start_seconds: float = Field(
+        default=120.0, validation_alias=_ext("WORKSPACE_SCHEDULE_TO_START_SECONDS")
+    )
+    """How long a workspace activity may wait for its worker before the workspace is rebuilt elsewhere."""
+
     # --- Git ---
     git_author_name: str = Field(default="Coding Agent", validation_alias=_ext("GIT_AUTHOR_NAME"))
     git_author_email: str = Field(default="coding-agent@localhost", validation_alias=_ext("GIT_AUTHOR_EMAIL"))

@@ -1,0 +1,211 @@
+"""Activities that touch a task's clone on this worker's disk.
+
+``clone_repository`` runs on the shared queue and answers with this worker's own queue; every later
+workspace activity is routed there (Temporal's worker-specific task queue pattern), so the files stay
+on the disk of the worker that holds them. Each activity adapts one service call and classifies its
+errors: what retrying cannot fix is a non-retryable ``ApplicationError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import uuid
+from datetime import date
+from pathlib import Path
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from coding_agent.activities.types import (
+    BranchInput,
+    CloneInput,
+    CommitInput,
+    CommitOutput,
+    PushInput,
+    ToolsInput,
+    ToolsOutput,
+    ValidationInput,
+    Workspace,
+)
+from coding_agent.git import repository as git
+from coding_agent.git.errors import GitError
+from coding_agent.models import GitCredentials, ValidationResult
+from coding_agent.processes import ProcessResult
+from coding_agent.redaction import Redactor
+from coding_agent.settings import Settings
+from coding_agent.tools.registry import Toolbox, redacted_arguments
+from coding_agent.truncation import elide_middle
+from coding_agent.validation.runner import run_validation as run_validation_service
+
+OVERVIEW_MAX_ENTRIES = 200
+LOGGED_RESULT_MAX_CHARS = 2000
+
+
+def _heartbeat() -> None:
+    activity.heartbeat()
+
+
+def _git_failure(err: GitError, redactor: Redactor) -> ApplicationError:
+    return ApplicationError(redactor.text(str(err)), type="GitError", non_retryable=not err.retryable)
+
+
+def repository_overview(root: Path) -> str:
+    """A bounded listing of the tracked tree, for the planning prompt."""
+    entries: list[str] = []
+    total = 0
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if rel.parts and rel.parts[0] == ".git":
+            continue
+        total += 1
+        if len(entries) < OVERVIEW_MAX_ENTRIES:
+            entries.append(str(rel) + ("/" if path.is_dir() else ""))
+    if total > len(entries):
+        entries.append(f"... and {total - len(entries)} more entries")
+    return "\n".join(entries)
+
+
+class WorkspaceActivities:
+    """The workspace activities of one worker; ``task_queue`` is this worker's own queue."""
+
+    def __init__(self, settings: Settings, task_queue: str) -> None:
+        self.settings = settings
+        self.task_queue = task_queue
+        self._redactors: dict[str, Redactor] = {}
+
+    def _redactor(self, workspace_path: str, credentials: GitCredentials | None = None) -> Redactor:
+        redactor = self._redactors.setdefault(workspace_path, Redactor(self.settings.secret_values()))
+        if credentials is not None:
+            redactor.add(*credentials.secrets())
+        return redactor
+
+    def _toolbox(self, workspace: Workspace, allow_network: bool = False) -> Toolbox:
+        s = self.settings
+        return Toolbox(
+            Path(workspace.path),
+            sandbox=s.sandbox,
+            allow_network=allow_network,
+            shell_timeout=s.shell_timeout_seconds,
+            shell_max_timeout=s.shell_max_timeout_seconds,
+            read_max_bytes=s.read_max_bytes,
+            file_max_bytes=s.file_max_bytes,
+            output_max_chars=s.tool_output_max_chars,
+            redactor=self._redactor(workspace.path),
+        )
+
+    @activity.defn
+    async def clone_repository(self, data: CloneInput) -> Workspace:
+        root = self.settings.workspace_root
+        root.mkdir(parents=True, exist_ok=True)
+        # A fresh directory per attempt: a half-finished clone of a failed attempt is never reused.
+        path = root / f"{data.task_id}-{uuid.uuid4().hex[:8]}"
+        redactor = self._redactor(str(path), data.credentials)
+        try:
+            head = await git.clone(
+                data.remote_url,
+                data.branch,
+                path,
+                data.credentials,
+                timeout=self.settings.git_timeout_seconds,
+                known_hosts=self.settings.ssh_known_hosts,
+            )
+        except GitError as err:
+            shutil.rmtree(path, ignore_errors=True)
+            self._redactors.pop(str(path), None)
+            raise _git_failure(err, redactor) from None
+        overview = await asyncio.to_thread(repository_overview, path)
+        return Workspace(path=str(path), task_queue=self.task_queue, base_commit=head, overview=overview)
+
+    @activity.defn
+    async def create_branch(self, data: BranchInput) -> str:
+        redactor = self._redactor(data.workspace.path, data.credentials)
+        try:
+            return await git.create_feature_branch(
+                Path(data.workspace.path),
+                data.title,
+                date(int(data.day[:4]), int(data.day[4:6]), int(data.day[6:8])),
+                data.credentials,
+                data.remote_url,
+                timeout=self.settings.git_timeout_seconds,
+                known_hosts=self.settings.ssh_known_hosts,
+            )
+        except GitError as err:
+            raise _git_failure(err, redactor) from None
+
+    @activity.defn
+    async def execute_tools(self, data: ToolsInput) -> ToolsOutput:
+        toolbox = self._toolbox(data.workspace, data.allow_network)
+        redactor = self._redactor(data.workspace.path)
+        results = []
+        for call in data.calls:
+            result = await toolbox.execute(call, heartbeat=_heartbeat)
+            # What the activity log keeps: the arguments with secrets redacted, the result cut short.
+            result.details["arguments"] = redacted_arguments(call, redactor)
+            result.details["result"] = elide_middle(result.output, LOGGED_RESULT_MAX_CHARS)
+            results.append(result)
+        return ToolsOutput(results=results)
+
+    @activity.defn
+    async def run_validation(self, data: ValidationInput) -> ValidationResult:
+        toolbox = self._toolbox(data.workspace)
+
+        async def run(command: str, timeout: float) -> ProcessResult:
+            return await toolbox.run_command(command, timeout, heartbeat=_heartbeat)
+
+        return await run_validation_service(
+            Path(data.workspace.path),
+            data.commands,
+            run=run,
+            timeout=self.settings.validation_timeout_seconds,
+            redactor=self._redactor(data.workspace.path),
+        )
+
+    @activity.defn
+    async def commit_changes(self, data: CommitInput) -> CommitOutput:
+        repo = Path(data.workspace.path)
+        try:
+            files = await git.changed_files(repo)
+            commit = await git.commit_all(
+                repo,
+                data.message,
+                author_name=self.settings.git_author_name,
+                author_email=self.settings.git_author_email,
+            )
+        except GitError as err:
+            raise _git_failure(err, self._redactor(data.workspace.path)) from None
+        return CommitOutput(commit_hash=commit, files_changed=files if commit else [])
+
+    @activity.defn
+    async def push_branch(self, data: PushInput) -> None:
+        redactor = self._redactor(data.workspace.path, data.credentials)
+        try:
+            await git.push(
+                Path(data.workspace.path),
+                data.branch,
+                data.remote_url,
+                data.credentials,
+                timeout=self.settings.git_timeout_seconds,
+                known_hosts=self.settings.ssh_known_hosts,
+            )
+        except GitError as err:
+            raise _git_failure(err, redactor) from None
+
+    @activity.defn
+    async def cleanup_workspace(self, workspace: Workspace) -> None:
+        path = Path(workspace.path)
+        # Only ever delete what this product created under its workspace root.
+        if path.resolve().is_relative_to(self.settings.workspace_root.resolve()):
+            await asyncio.to_thread(shutil.rmtree, path, True)
+        self._redactors.pop(workspace.path, None)
+
+    def all(self) -> list[object]:
+        """The activities served on this worker's own queue."""
+        return [
+            self.create_branch,
+            self.execute_tools,
+            self.run_validation,
+            self.commit_changes,
+            self.push_branch,
+            self.cleanup_workspace,
+        ]

@@ -1,0 +1,1 @@
+"""Validation: find how a repository tests itself, run those commands, and read the test counts."""

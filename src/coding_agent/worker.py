@@ -1,0 +1,105 @@
+"""The worker: serves the workflows and activities on the shared queue, and the workspace activities
+on a queue of its own (workspace affinity).
+
+``run_worker`` connects everything a worker needs — Temporal, the database (migrated at start), NATS —
+and runs until ``stop`` is set; running activities get a grace period to finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import sys
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from coding_agent.activities.llm import LLMActivities
+from coding_agent.activities.reporting import ReportingActivities
+from coding_agent.activities.workspace import WorkspaceActivities
+from coding_agent.redaction import Redactor
+from coding_agent.reporting.activity_store import ActivityStore
+from coding_agent.reporting.database import Database
+from coding_agent.reporting.nats_publisher import NatsPublisher
+from coding_agent.reporting.reporter import Reporter
+from coding_agent.reporting.transcript_store import TranscriptStore
+from coding_agent.settings import Settings
+from coding_agent.temporal_client import connect
+from coding_agent.workflows.agent_session import AgentSessionWorkflow
+from coding_agent.workflows.coding_agent import CodingAgentWorkflow, CodingAgentWorkflowByMethodName
+
+log = logging.getLogger("coding_agent.worker")
+
+WORKFLOWS = [CodingAgentWorkflow, CodingAgentWorkflowByMethodName, AgentSessionWorkflow]
+
+
+def worker_queue_name(shared_queue: str) -> str:
+    """This worker's own queue, where the activities bound to its disk are served."""
+    return f"{shared_queue}.worker.{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def prefer_own_python_on_path() -> None:
+    """Put this interpreter's bin directory first on PATH, so the agent's `python` is the worker's."""
+    bin_dir = str(Path(sys.executable).parent)
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if parts[:1] != [bin_dir]:
+        os.environ["PATH"] = os.pathsep.join([bin_dir, *[p for p in parts if p != bin_dir]])
+
+
+async def run_worker(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    client: Client | None = None,
+    ready: asyncio.Event | None = None,
+    shutdown_grace: timedelta = timedelta(seconds=30),
+) -> None:
+    prefer_own_python_on_path()
+    client = client or await connect(settings)
+    database = Database(settings.sqlalchemy_url())
+    await database.migrate()
+    publisher = NatsPublisher(
+        settings.nats_url,
+        subject_prefix=settings.nats_subject_prefix,
+        http_bridge_url=settings.nats_http_url,
+        jetstream_stream=settings.nats_jetstream_stream,
+    )
+    await publisher.start()
+    reporter = Reporter(ActivityStore(database), publisher, Redactor(settings.secret_values()))
+    shared_queue = settings.temporal_task_queue_coding_agent
+    own_queue = worker_queue_name(shared_queue)
+    workspace = WorkspaceActivities(settings, own_queue)
+    llm = LLMActivities(settings, TranscriptStore(database))
+    reporting = ReportingActivities(settings, reporter)
+    shared = Worker(
+        client,
+        task_queue=shared_queue,
+        workflows=WORKFLOWS,
+        activities=[workspace.clone_repository, *llm.all(), *reporting.all()],
+        max_concurrent_activities=settings.max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        graceful_shutdown_timeout=shutdown_grace,
+    )
+    local = Worker(
+        client,
+        task_queue=own_queue,
+        activities=workspace.all(),
+        max_concurrent_activities=settings.max_concurrent_activities,
+        graceful_shutdown_timeout=shutdown_grace,
+    )
+    log.info("worker serving %s and its own queue %s", shared_queue, own_queue)
+    try:
+        async with shared, local:
+            if ready is not None:
+                ready.set()
+            await stop.wait()
+    finally:
+        with contextlib.suppress(Exception):
+            await publisher.close()
+        await database.close()

@@ -1,0 +1,170 @@
+"""AgentSessionWorkflow: the tool loop, as a child workflow that can run for months.
+
+Each iteration is one model turn (``agent_turn``, the transcript kept in the store) followed by the
+tool calls it asked for (``execute_tools`` on the workspace's own queue). The loop ends when the model
+answers without a tool call or the iteration budget is spent. Before its history grows large, the
+session continues-as-new with its small state, so thousands of iterations stay within Temporal's limits.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from pydantic import BaseModel, Field
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from coding_agent.activities.llm import LLMActivities
+    from coding_agent.activities.types import ToolsInput, TurnInput, Workspace
+    from coding_agent.activities.workspace import WorkspaceActivities
+    from coding_agent.models import ActivityType, NotificationType, TaskRef, ToolResult
+    from coding_agent.workflows.events import EventLog
+
+LLM_CALL_TIMEOUT = timedelta(minutes=10)
+
+
+class SessionState(BaseModel):
+    """Everything the loop needs; small, because it is the input of every continue-as-new."""
+
+    task: TaskRef
+    session_id: str
+    model: str
+    workspace: Workspace
+    max_iterations: int
+    llm_max_attempts: int
+    history_event_threshold: int
+    shell_max_timeout_seconds: float
+    allow_network: bool = False
+    pending_messages: list[dict] = Field(default_factory=list)
+    """Messages still to be written to the transcript before the next turn."""
+    seq: int = 0
+    iteration: int = 0
+    steps_completed: int = 0
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    event_sequence: int = 0
+    summary: str = ""
+    runs: int = 1
+
+
+class SessionResult(BaseModel):
+    summary: str
+    iterations: int
+    steps_completed: int
+    llm_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    event_sequence: int
+    stopped_by_limit: bool
+    runs: int
+
+
+def tool_message(result: ToolResult) -> dict:
+    return {"role": "tool", "tool_call_id": result.call_id, "content": result.output}
+
+
+@workflow.defn
+class AgentSessionWorkflow:
+    def __init__(self) -> None:
+        self.state: SessionState | None = None
+        self.last_tool: str | None = None
+
+    @workflow.query
+    def progress(self) -> dict:
+        s = self.state
+        if s is None:
+            return {}
+        return {
+            "iteration": s.iteration,
+            "max_iterations": s.max_iterations,
+            "steps_completed": s.steps_completed,
+            "llm_calls": s.llm_calls,
+            "last_tool_call": self.last_tool,
+            "runs": s.runs,
+        }
+
+    @workflow.run
+    async def run(self, state: SessionState) -> SessionResult:
+        self.state = state
+        events = EventLog(state.task, state.event_sequence)
+        pending = state.pending_messages
+        stopped_by_limit = True
+        while state.iteration < state.max_iterations:
+            if self._history_is_large(state):
+                await events.drain()
+                state.pending_messages = pending
+                state.event_sequence = events.sequence
+                state.runs += 1
+                workflow.continue_as_new(state)
+            turn = await workflow.execute_activity_method(
+                LLMActivities.agent_turn,
+                TurnInput(session_id=state.session_id, model=state.model, seq=state.seq, new_messages=pending),
+                start_to_close_timeout=LLM_CALL_TIMEOUT,
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(seconds=1),
+                    backoff_coefficient=2.0,
+                    maximum_interval=timedelta(seconds=60),
+                    maximum_attempts=state.llm_max_attempts,
+                ),
+            )
+            state.iteration += 1
+            state.llm_calls += 1
+            state.seq = turn.next_seq
+            state.prompt_tokens += turn.prompt_tokens
+            state.completion_tokens += turn.completion_tokens
+            pending = []
+            if turn.content:
+                state.summary = turn.content
+            if not turn.tool_calls:
+                stopped_by_limit = False
+                break
+            output = await workflow.execute_activity_method(
+                WorkspaceActivities.execute_tools,
+                ToolsInput(workspace=state.workspace, calls=turn.tool_calls, allow_network=state.allow_network),
+                task_queue=state.workspace.task_queue,
+                start_to_close_timeout=timedelta(seconds=state.shell_max_timeout_seconds * len(turn.tool_calls) + 60),
+                heartbeat_timeout=timedelta(seconds=60),
+                retry_policy=RetryPolicy(maximum_attempts=3),
+            )
+            for result in output.results:
+                state.steps_completed += 1
+                self.last_tool = result.name
+                self._report(events, state, result)
+            pending = [tool_message(r) for r in output.results]
+        await events.drain()
+        return SessionResult(
+            summary=state.summary,
+            iterations=state.iteration,
+            steps_completed=state.steps_completed,
+            llm_calls=state.llm_calls,
+            prompt_tokens=state.prompt_tokens,
+            completion_tokens=state.completion_tokens,
+            event_sequence=events.sequence,
+            stopped_by_limit=stopped_by_limit,
+            runs=state.runs,
+        )
+
+    @staticmethod
+    def _history_is_large(state: SessionState) -> bool:
+        info = workflow.info()
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= state.history_event_threshold
+
+    @staticmethod
+    def _report(events: EventLog, state: SessionState, result: ToolResult) -> None:
+        details = {
+            "iteration": state.iteration,
+            "step": state.steps_completed,
+            "tool": result.name,
+            "outcome": result.outcome,
+            "duration_ms": result.duration_ms,
+            **result.details,
+        }
+        arguments = details.get("arguments")
+        shown = json.dumps(arguments, ensure_ascii=False)[:120] if arguments is not None else ""
+        message = f"{result.name}({shown}) -> {result.outcome}"
+        events.emit(message, NotificationType.IMPLEMENTATION_STEP, ActivityType.FUNCTION_CALL, details)
+        if result.outcome == "refused":
+            events.emit(f"refused {result.name}: {result.output[:500]}", None, ActivityType.ERROR, details)
