@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     file_max_bytes: int = Field(default=5 * 1024 * 1024, validation_alias=_ext("FILE_MAX_BYTES"))
     """Files larger than this are refused by the file tools."""
     sandbox: Literal["auto", "bubblewrap", "none"] = Field(default="auto", validation_alias=_ext("SANDBOX"))
-    """How shell commands are isolated: bubblewrap, none, or auto (bubblewrap when installed)."""
+    """How shell commands are isolated: bubblewrap, none, or auto (bubblewrap when a probe shows it works here)."""
     validation_timeout_seconds: float = Field(default=1800.0, validation_alias=_ext("VALIDATION_TIMEOUT_SECONDS"))
     """Timeout of one validation command."""
 

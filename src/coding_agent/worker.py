@@ -31,6 +31,7 @@ from coding_agent.reporting.reporter import Reporter
 from coding_agent.reporting.transcript_store import TranscriptStore
 from coding_agent.settings import Settings
 from coding_agent.temporal_client import connect
+from coding_agent.tools.sandbox import choose_sandbox
 from coding_agent.workflows.agent_session import AgentSessionWorkflow
 from coding_agent.workflows.coding_agent import CodingAgentWorkflow, CodingAgentWorkflowByMethodName
 
@@ -93,7 +94,9 @@ async def run_worker(
         max_concurrent_activities=settings.max_concurrent_activities,
         graceful_shutdown_timeout=shutdown_grace,
     )
-    log.info("worker serving %s and its own queue %s", shared_queue, own_queue)
+    sandbox = await choose_sandbox(settings.sandbox)
+    log.info("worker serving %s and its own queue %s; agent commands run with sandbox=%s (%s)",
+             shared_queue, own_queue, sandbox.kind, sandbox.reason)
     try:
         async with shared, local:
             if ready is not None:

@@ -92,6 +92,8 @@ class WorkspaceActivities:
             file_max_bytes=s.file_max_bytes,
             output_max_chars=s.tool_output_max_chars,
             redactor=self._redactor(workspace.path),
+            # Hidden inside the sandbox: other tasks' workspaces, the SQLite file, the stack's data.
+            mask_paths=[s.data_dir, s.workspace_root],
         )
 
     @activity.defn

@@ -15,6 +15,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import nats
+from nats.aio.subscription import Subscription
 from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -30,7 +32,6 @@ from coding_agent.models import (
     RepositoryConfig,
     TaskConfig,
 )
-from coding_agent.reporting.nats_subscriber import subscribe
 from coding_agent.settings import Settings
 from coding_agent.stack import start_stack
 from coding_agent.temporal_client import connect
@@ -39,7 +40,6 @@ from coding_agent.workflows.coding_agent import CodingAgentWorkflow
 
 DEMO_API_KEY = "scripted-demo-key"
 MILESTONES = [t for t in NotificationType if t not in (NotificationType.IMPLEMENTATION_STEP,)]
-EVENT_STREAM = "CODING_AGENT_EVENTS"
 
 
 def repository_url(repo: str) -> str:
@@ -55,21 +55,19 @@ def describe(note: Notification) -> str:
     return f"[dim]{stamp}[/] [bold cyan]{note.notification_type.value:<21}[/] {note.message}"
 
 
-async def follow(settings: Settings, subject: str, progress: Progress, bar: int, done: asyncio.Event) -> None:
-    """Print each notification on ``subject`` until the terminal one arrives."""
+async def follow(sub: Subscription, progress: Progress, bar: int, done: asyncio.Event) -> None:
+    """Print each notification of the subscription until the terminal one arrives."""
     seen = 0
-    async with contextlib.aclosing(
-        subscribe(settings.nats_url, subject, jetstream_stream=settings.nats_jetstream_stream)
-    ) as stream:
-        async for note in stream:
-            progress.console.print(describe(note), highlight=False)
-            if note.notification_type is not NotificationType.IMPLEMENTATION_STEP:
-                seen += 1
-                progress.update(bar, completed=min(seen, len(MILESTONES) - 1), description=note.notification_type.value)
-            if note.notification_type in (NotificationType.WORKFLOW_COMPLETED, NotificationType.WORKFLOW_FAILED):
-                progress.update(bar, completed=len(MILESTONES) - 1)
-                done.set()
-                return
+    async for msg in sub.messages:
+        note = Notification.model_validate_json(msg.data)
+        progress.console.print(describe(note), highlight=False)
+        if note.notification_type is not NotificationType.IMPLEMENTATION_STEP:
+            seen += 1
+            progress.update(bar, completed=min(seen, len(MILESTONES) - 1), description=note.notification_type.value)
+        if note.notification_type in (NotificationType.WORKFLOW_COMPLETED, NotificationType.WORKFLOW_FAILED):
+            progress.update(bar, completed=len(MILESTONES) - 1)
+            done.set()
+            return
 
 
 async def run_task(
@@ -99,8 +97,6 @@ async def run_task(
             )
             if servers.ui_url:
                 console.print(f"Temporal UI: {servers.ui_url}")
-        if settings.nats_jetstream_stream is None:
-            settings = settings.model_copy(update={"nats_jetstream_stream": EVENT_STREAM})
 
         demo = settings.openrouter_api_key is None
         if demo:
@@ -156,7 +152,12 @@ async def run_task(
         ) as progress:
             bar = progress.add_task("submitting", total=len(MILESTONES) - 1)
             done = asyncio.Event()
-            watcher = asyncio.create_task(follow(settings, subject, progress, bar, done))
+            # Subscribed before the workflow starts, so not one notification is missed.
+            nc = await nats.connect(settings.nats_url)
+            stack.push_async_callback(nc.close)
+            sub = await nc.subscribe(subject)
+            await nc.flush()
+            watcher = asyncio.create_task(follow(sub, progress, bar, done))
             handle = await client.start_workflow(
                 CodingAgentWorkflow.run,
                 request,

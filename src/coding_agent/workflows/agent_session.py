@@ -62,6 +62,15 @@ class SessionResult(BaseModel):
     runs: int
 
 
+def headline(arguments: object) -> str:
+    """The one argument that says what a tool call did (its command or path), for a one-line message."""
+    if isinstance(arguments, dict):
+        for key in ("command", "path", "pattern"):
+            if isinstance(arguments.get(key), str):
+                return json.dumps(arguments[key], ensure_ascii=False)[:160]
+    return ""
+
+
 def tool_message(result: ToolResult) -> dict:
     return {"role": "tool", "tool_call_id": result.call_id, "content": result.output}
 
@@ -162,9 +171,7 @@ class AgentSessionWorkflow:
             "duration_ms": result.duration_ms,
             **result.details,
         }
-        arguments = details.get("arguments")
-        shown = json.dumps(arguments, ensure_ascii=False)[:120] if arguments is not None else ""
-        message = f"{result.name}({shown}) -> {result.outcome}"
+        message = f"{result.name}({headline(details.get('arguments'))}) -> {result.outcome}"
         events.emit(message, NotificationType.IMPLEMENTATION_STEP, ActivityType.FUNCTION_CALL, details)
         if result.outcome == "refused":
             events.emit(f"refused {result.name}: {result.output[:500]}", None, ActivityType.ERROR, details)
