@@ -27,8 +27,13 @@ class ReportingActivities:
         if not url:
             return False
         secret = self.settings.elixir_webhook_secret
+        result = data.result
         return await send_webhook(
-            url, secret.get_secret_value() if secret else None, data.result.model_dump(mode="json")
+            url,
+            secret.get_secret_value() if secret else None,
+            result.model_dump(mode="json"),
+            # The same id on every retry lets the platform drop a duplicate delivery.
+            delivery_id=f"{result.workflow_id}-{activity.info().workflow_run_id}",
         )
 
     @activity.defn
