@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     git_author_email: str = Field(default="coding-agent@localhost", validation_alias=_ext("GIT_AUTHOR_EMAIL"))
     git_timeout_seconds: float = Field(default=600.0, validation_alias=_ext("GIT_TIMEOUT_SECONDS"))
     """Timeout of one git network operation (clone, fetch, push)."""
+    git_max_attempts: int = Field(default=3, validation_alias=_ext("GIT_MAX_ATTEMPTS"))
+    """Attempts of one git network operation on transient failures (exponential backoff)."""
+    git_retry_base_delay_seconds: float = Field(default=2.0, validation_alias=_ext("GIT_RETRY_BASE_DELAY_SECONDS"))
+    """First backoff delay between git attempts; doubles each time."""
+    git_secrets_dir: Path | None = Field(default=None, validation_alias=_ext("GIT_SECRETS_DIR"))
+    """Where temporary key and askpass files go (default: the system temp dir; a tmpfs keeps keys off disk)."""
     ssh_known_hosts: Path | None = Field(default=None, validation_alias=_ext("SSH_KNOWN_HOSTS"))
     """known_hosts file for strict host-key checking; unset means accept-new."""
 

@@ -106,6 +106,7 @@ class ValidationInput(BaseModel):
 class CommitInput(BaseModel):
     workspace: Workspace
     message: str
+    remote_url: str
 
 
 class CommitOutput(BaseModel):

@@ -13,6 +13,7 @@ import shutil
 import uuid
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -93,8 +94,18 @@ class WorkspaceActivities:
             output_max_chars=s.tool_output_max_chars,
             redactor=self._redactor(workspace.path),
             # Hidden inside the sandbox: other tasks' workspaces, the SQLite file, the stack's data.
-            mask_paths=[s.data_dir, s.workspace_root],
+            mask_paths=[p for p in (s.data_dir, s.workspace_root, s.git_secrets_dir) if p is not None],
         )
+
+    def _git_network_options(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "timeout": s.git_timeout_seconds,
+            "known_hosts": s.ssh_known_hosts,
+            "scratch_dir": s.git_secrets_dir,
+            "attempts": s.git_max_attempts,
+            "retry_base_delay": s.git_retry_base_delay_seconds,
+        }
 
     @activity.defn
     async def clone_repository(self, data: CloneInput) -> Workspace:
@@ -109,8 +120,7 @@ class WorkspaceActivities:
                 data.branch,
                 path,
                 data.credentials,
-                timeout=self.settings.git_timeout_seconds,
-                known_hosts=self.settings.ssh_known_hosts,
+                **self._git_network_options(),
             )
         except GitError as err:
             shutil.rmtree(path, ignore_errors=True)
@@ -129,8 +139,7 @@ class WorkspaceActivities:
                 date(int(data.day[:4]), int(data.day[4:6]), int(data.day[6:8])),
                 data.credentials,
                 data.remote_url,
-                timeout=self.settings.git_timeout_seconds,
-                known_hosts=self.settings.ssh_known_hosts,
+                **self._git_network_options(),
             )
         except GitError as err:
             raise _git_failure(err, redactor) from None
@@ -170,9 +179,10 @@ class WorkspaceActivities:
             files = await git.changed_files(repo)
             commit = await git.commit_all(
                 repo,
-                data.message,
+                self._redactor(data.workspace.path).text(data.message),
                 author_name=self.settings.git_author_name,
                 author_email=self.settings.git_author_email,
+                remote_url=data.remote_url,
             )
         except GitError as err:
             raise _git_failure(err, self._redactor(data.workspace.path)) from None
@@ -187,8 +197,7 @@ class WorkspaceActivities:
                 data.branch,
                 data.remote_url,
                 data.credentials,
-                timeout=self.settings.git_timeout_seconds,
-                known_hosts=self.settings.ssh_known_hosts,
+                **self._git_network_options(),
             )
         except GitError as err:
             raise _git_failure(err, redactor) from None

@@ -258,7 +258,9 @@ class CodingAgentWorkflow:
         self.step = "commit"
         committed = await workflow.execute_activity_method(
             WorkspaceActivities.commit_changes,
-            CommitInput(workspace=workspace, message=commit_message(request, session.summary)),
+            CommitInput(
+                workspace=workspace, message=commit_message(request, session.summary), remote_url=repo.remote_url
+            ),
             **self._on_workspace(workspace, config, timedelta(minutes=5)),
         )
         if committed.commit_hash is None:
