@@ -147,8 +147,8 @@ class Timeline:
     events: int = 0
     history_bytes: int = 0
     events_by_type: dict[str, int] = field(default_factory=dict)
-    workflow_tasks: list[tuple[float, float]] = field(default_factory=list)
-    """(scheduled, completed) times of each workflow task."""
+    workflow_tasks: list[tuple[float, float, float]] = field(default_factory=list)
+    """(scheduled, started, completed) times of each workflow task."""
     start: float = 0.0
     end: float = 0.0
     child_workflow_ids: list[str] = field(default_factory=list)
@@ -162,6 +162,7 @@ def timeline(history: WorkflowHistory) -> Timeline:
     out = Timeline()
     by_id: dict[int, ActivityRun] = {}
     wft_scheduled: dict[int, float] = {}
+    wft_started: dict[int, float] = {}
     for event in history.events:
         out.events += 1
         out.history_bytes += event.ByteSize()
@@ -192,10 +193,13 @@ def timeline(history: WorkflowHistory) -> Timeline:
             run.closed, run.outcome = at, "timed_out"
         elif event.HasField("workflow_task_scheduled_event_attributes"):
             wft_scheduled[event.event_id] = at
+        elif event.HasField("workflow_task_started_event_attributes"):
+            wft_started[event.workflow_task_started_event_attributes.scheduled_event_id] = at
         elif event.HasField("workflow_task_completed_event_attributes"):
-            scheduled = wft_scheduled.get(event.workflow_task_completed_event_attributes.scheduled_event_id)
-            if scheduled is not None:
-                out.workflow_tasks.append((scheduled, at))
+            scheduled_id = event.workflow_task_completed_event_attributes.scheduled_event_id
+            if scheduled_id in wft_scheduled:
+                scheduled = wft_scheduled[scheduled_id]
+                out.workflow_tasks.append((scheduled, wft_started.get(scheduled_id, scheduled), at))
         elif event.HasField("start_child_workflow_execution_initiated_event_attributes"):
             out.child_workflow_ids.append(event.start_child_workflow_execution_initiated_event_attributes.workflow_id)
         elif event.HasField("workflow_execution_continued_as_new_event_attributes"):

@@ -126,8 +126,23 @@ class Settings(BaseSettings):
 
     # --- Worker ---
     max_concurrent_activities: int = Field(default=20, validation_alias=_ext("MAX_CONCURRENT_ACTIVITIES"))
+    """Activities one worker runs at once, per queue (the shared queue and the worker's own queue)."""
     max_concurrent_workflow_tasks: int = Field(default=20, validation_alias=_ext("MAX_CONCURRENT_WORKFLOW_TASKS"))
+    """Workflow tasks (short decision steps) one worker processes at once."""
     log_format: Literal["text", "json"] = Field(default="text", validation_alias=_ext("LOG_FORMAT"))
+    """Log lines as plain text or one JSON object per line."""
+    shutdown_grace_seconds: float = Field(default=30.0, validation_alias=_ext("SHUTDOWN_GRACE_SECONDS"))
+    """On SIGTERM, how long running activities may finish before they are cancelled."""
+
+    # --- Operations: health and metrics ---
+    ops_host: str = Field(default="0.0.0.0", validation_alias=_ext("OPS_HOST"))
+    """Interface the health and metrics endpoints listen on."""
+    health_port: int | None = Field(default=None, validation_alias=_ext("HEALTH_PORT"))
+    """Port of the worker's HTTP readiness endpoint (GET /healthz); unset turns it off."""
+    health_timeout_seconds: float = Field(default=5.0, validation_alias=_ext("HEALTH_TIMEOUT_SECONDS"))
+    """Timeout of each readiness probe (Temporal, NATS, database)."""
+    metrics_port: int | None = Field(default=None, validation_alias=_ext("METRICS_PORT"))
+    """Port of the Prometheus endpoint (Temporal SDK and product metrics); unset turns it off."""
 
     def sqlalchemy_url(self) -> str:
         """The database URL in SQLAlchemy's async form (``postgresql://`` is accepted as written)."""

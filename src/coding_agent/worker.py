@@ -2,7 +2,9 @@
 on a queue of its own (workspace affinity).
 
 ``run_worker`` connects everything a worker needs — Temporal, the database (migrated at start), NATS —
-and runs until ``stop`` is set; running activities get a grace period to finish.
+and runs until ``stop`` is set; then both queues stop polling at once and running activities get
+``shutdown_grace_seconds`` to finish before they are cancelled. With ``metrics_port`` /
+``health_port`` set it also serves Prometheus metrics and a readiness endpoint.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from temporalio.worker import Worker
 from coding_agent.activities.llm import LLMActivities
 from coding_agent.activities.reporting import ReportingActivities
 from coding_agent.activities.workspace import WorkspaceActivities
+from coding_agent.health import health_endpoint, worker_probes
+from coding_agent.metrics import install_runtime
 from coding_agent.redaction import Redactor
 from coding_agent.reporting.activity_store import ActivityStore
 from coding_agent.reporting.database import Database
@@ -59,10 +63,13 @@ async def run_worker(
     *,
     client: Client | None = None,
     ready: asyncio.Event | None = None,
-    shutdown_grace: timedelta = timedelta(seconds=30),
+    shutdown_grace: timedelta | None = None,
 ) -> None:
     prefer_own_python_on_path()
-    client = client or await connect(settings)
+    shutdown_grace = shutdown_grace or timedelta(seconds=settings.shutdown_grace_seconds)
+    if client is None:
+        install_runtime(settings)  # process-wide: metrics and log forwarding, before the first client
+        client = await connect(settings)
     database = Database(settings.sqlalchemy_url())
     await database.migrate()
     publisher = NatsPublisher(
@@ -97,11 +104,17 @@ async def run_worker(
     sandbox = await choose_sandbox(settings.sandbox)
     log.info("worker serving %s and its own queue %s; agent commands run with sandbox=%s (%s)",
              shared_queue, own_queue, sandbox.kind, sandbox.reason)
+    probes = worker_probes(settings, client, publisher, database, stop)
     try:
-        async with shared, local:
+        async with shared, local, health_endpoint(settings, probes):
             if ready is not None:
                 ready.set()
             await stop.wait()
+            log.info("stopping: no new work is polled; running activities have %.0fs to finish",
+                     shutdown_grace.total_seconds())
+            # Both queues at once, so the grace period is spent once, not once per queue.
+            await asyncio.gather(shared.shutdown(), local.shutdown())
+        log.info("worker stopped")
     finally:
         with contextlib.suppress(Exception):
             await publisher.close()

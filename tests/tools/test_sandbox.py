@@ -1,6 +1,7 @@
 """The sandboxed shell, with real bubblewrap: containment holds even for commands the policy allows."""
 
 from __future__ import annotations
+import uuid
 
 import asyncio
 import os
@@ -48,8 +49,9 @@ async def test_auto_chooses_bubblewrap_here(bwrap_available: None) -> None:
 
 
 async def test_only_the_workspace_is_writable(box: Toolbox, ws: Path, tmp_path: Path) -> None:
+    scratch = f"/tmp/sandbox-probe-{uuid.uuid4().hex}"
     result = await box.run_command(
-        f"echo ok > inside.txt; touch {tmp_path}/outside.txt; touch /usr/evil; echo hi > /tmp/scratch; "
+        f"echo ok > inside.txt; touch {tmp_path}/outside.txt; touch /usr/evil; echo hi > {scratch}; "
         "mount -o remount,rw / ; echo done",
         timeout=30,
     )
@@ -57,7 +59,7 @@ async def test_only_the_workspace_is_writable(box: Toolbox, ws: Path, tmp_path: 
     assert (ws / "inside.txt").read_text() == "ok\n"
     assert not _exists(tmp_path / "outside.txt", "/usr/evil")
     assert "Read-only file system" in result.output
-    assert not _exists("/tmp/scratch")  # the sandbox's /tmp is private
+    assert not _exists(scratch)  # the sandbox's /tmp is private
 
 
 async def test_git_dir_is_read_only(box: Toolbox, ws: Path) -> None:

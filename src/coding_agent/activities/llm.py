@@ -13,6 +13,7 @@ from datetime import timedelta
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from coding_agent import metrics
 from coding_agent.activities.types import PlanInput, PlanOutput, TurnInput, TurnOutput
 from coding_agent.llm import prompts
 from coding_agent.llm.client import LLMClient, LLMError
@@ -69,6 +70,7 @@ class LLMActivities:
                 type="PlanFormatError",
                 non_retryable=True,
             ) from None
+        metrics.llm_calls(data.agent.model, "plan", calls)
         return PlanOutput(plan=plan, llm_calls=calls, agent_messages=prompts.agent_messages(request, plan))
 
     @activity.defn
@@ -89,6 +91,7 @@ class LLMActivities:
         except LLMError as err:
             raise _llm_failure(err) from None
         await self.transcripts.put(data.session_id, seq, [response.assistant_message()])
+        metrics.llm_calls(data.model, "turn", 1, response.prompt_tokens, response.completion_tokens)
         return TurnOutput(
             content=response.content,
             tool_calls=response.tool_calls,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
+from coding_agent import metrics
 from coding_agent.activities.types import EventsInput, RunConfig, WebhookInput
 from coding_agent.reporting.reporter import Reporter
 from coding_agent.reporting.webhook import send_webhook
@@ -20,6 +21,7 @@ class ReportingActivities:
     async def record_events(self, data: EventsInput) -> None:
         for event in data.events:
             await self.reporter.record(event)
+        metrics.task_events(data.events)
 
     @activity.defn
     async def notify_platform(self, data: WebhookInput) -> bool:

@@ -18,6 +18,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from coding_agent import metrics
 from coding_agent.activities.types import (
     BranchInput,
     CloneInput,
@@ -155,6 +156,7 @@ class WorkspaceActivities:
             result.details["arguments"] = redacted_arguments(call, redactor)
             result.details["result"] = elide_middle(result.output, LOGGED_RESULT_MAX_CHARS)
             results.append(result)
+        metrics.tool_calls(results)
         return ToolsOutput(results=results)
 
     @activity.defn

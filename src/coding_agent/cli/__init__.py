@@ -78,5 +78,8 @@ def worker() -> None:
     asyncio.run(main())
 
 
+from coding_agent.cli import ops as _ops  # noqa: E402,F401  (registers health, env)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())
