@@ -18,7 +18,7 @@ DEFAULT_MODEL = "z-ai/glm-4.6:exacto"
 DEFAULT_MAX_ITERATIONS = 10
 
 # NATS subject tokens may not contain '.', '*', '>' or whitespace; ids become subject tokens.
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9_:@+=-]{1,128}$")
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_:@+=-]{1,128}$")
 MAX_TEXT_CHARS = 100_000
 MAX_LIST_ITEMS = 200
 
@@ -73,10 +73,26 @@ class GitCredentials(BaseModel):
         return [s for s in (self.password, self.private_key, self.key_password, self.access_token) if s]
 
 
+_ALLOWED_SCHEMES = ("https", "http", "ssh", "file")
+_TRANSPORT_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*::")
+
+
 class RepositoryConfig(BaseModel):
     remote_url: str = Field(min_length=1, max_length=4096)
     branch: str = Field(default="main", min_length=1, max_length=255)
     credentials: GitCredentials | None = None
+
+    @field_validator("remote_url")
+    @classmethod
+    def _safe_transport(cls, value: str) -> str:
+        # git runs commands for transports such as ext:: and fd::; only plain transports are accepted.
+        if any(ord(c) < 32 for c in value) or value.startswith("-"):
+            raise ValueError("must be a plain git URL or path (no control characters, no leading '-')")
+        if _TRANSPORT_PREFIX.match(value):
+            raise ValueError(f"uses the forbidden transport {value.split('::', 1)[0]!r}::; use https, ssh or file")
+        if "://" in value and value.split("://", 1)[0].lower() not in _ALLOWED_SCHEMES:
+            raise ValueError(f"uses the unsupported scheme {value.split('://', 1)[0]!r}; use https, ssh or file")
+        return value
 
     @field_validator("branch")
     @classmethod
@@ -99,7 +115,7 @@ class TaskConfig(BaseModel):
     @field_validator("id", "project_id", "company_id")
     @classmethod
     def _subject_token(cls, value: str) -> str:
-        if not _ID_PATTERN.match(value):
+        if not ID_PATTERN.match(value):
             raise ValueError(
                 "must be 1-128 characters of letters, digits and _:@+=- (it becomes a NATS subject token)"
             )

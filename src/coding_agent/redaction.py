@@ -51,13 +51,14 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {
-                k: (MASK if isinstance(k, str) and _SECRET_KEYS.search(k) and isinstance(v, str) and v else self.data(v))
-                for k, v in value.items()
-            }
+            return {k: MASK if _is_secret_field(k, v) else self.data(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [self.data(v) for v in value]
         return value
+
+
+def _is_secret_field(key: object, value: object) -> bool:
+    return isinstance(key, str) and bool(_SECRET_KEYS.search(key)) and isinstance(value, str) and bool(value)
 
 
 def redact_url(url: str) -> str:

@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     validation_timeout_seconds: float = Field(default=1800.0, validation_alias=_ext("VALIDATION_TIMEOUT_SECONDS"))
     """Timeout of one validation command."""
 
+    heartbeat_timeout_seconds: float = Field(default=60.0, validation_alias=_ext("HEARTBEAT_TIMEOUT_SECONDS"))
+    """A running activity that has not heartbeated for this long is considered lost with its worker."""
     workspace_schedule_to_start_seconds: float = Field(
         default=120.0, validation_alias=_ext("WORKSPACE_SCHEDULE_TO_START_SECONDS")
     )

@@ -85,7 +85,9 @@ class ServerProcess:
 def _spawn(name: str, argv: list[str], log_path: Path) -> ServerProcess:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("ab")
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+    )
     log.close()
     return ServerProcess(name, proc, log_path)
 

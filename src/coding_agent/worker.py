@@ -32,6 +32,7 @@ from coding_agent.reporting.activity_store import ActivityStore
 from coding_agent.reporting.database import Database
 from coding_agent.reporting.nats_publisher import NatsPublisher
 from coding_agent.reporting.reporter import Reporter
+from coding_agent.reporting.snapshot_store import SnapshotStore
 from coding_agent.reporting.transcript_store import TranscriptStore
 from coding_agent.settings import Settings
 from coding_agent.temporal_client import connect
@@ -82,7 +83,7 @@ async def run_worker(
     reporter = Reporter(ActivityStore(database), publisher, Redactor(settings.secret_values()))
     shared_queue = settings.temporal_task_queue_coding_agent
     own_queue = worker_queue_name(shared_queue)
-    workspace = WorkspaceActivities(settings, own_queue)
+    workspace = WorkspaceActivities(settings, own_queue, SnapshotStore(database))
     llm = LLMActivities(settings, TranscriptStore(database))
     reporting = ReportingActivities(settings, reporter)
     shared = Worker(
@@ -114,8 +115,8 @@ async def run_worker(
                      shutdown_grace.total_seconds())
             # Both queues at once, so the grace period is spent once, not once per queue.
             await asyncio.gather(shared.shutdown(), local.shutdown())
-        log.info("worker stopped")
     finally:
         with contextlib.suppress(Exception):
             await publisher.close()
         await database.close()
+    log.info("worker stopped")

@@ -14,6 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from coding_agent import metrics
+from coding_agent.activities.heartbeat import keep_alive
 from coding_agent.activities.types import PlanInput, PlanOutput, TurnInput, TurnOutput
 from coding_agent.llm import prompts
 from coding_agent.llm.client import LLMClient, LLMError
@@ -56,12 +57,13 @@ class LLMActivities:
             agent=data.agent, task=data.task, repository=RepositoryConfig(remote_url="(workspace)")
         )
         try:
-            plan, calls = await generate_plan(
-                self.client(),
-                data.agent.model,
-                prompts.plan_messages(request, data.overview),
-                max_tokens=self.settings.llm_max_output_tokens,
-            )
+            async with keep_alive():
+                plan, calls = await generate_plan(
+                    self.client(),
+                    data.agent.model,
+                    prompts.plan_messages(request, data.overview),
+                    max_tokens=self.settings.llm_max_output_tokens,
+                )
         except LLMError as err:
             raise _llm_failure(err) from None
         except PlanFormatError as err:
@@ -85,9 +87,10 @@ class LLMActivities:
                 type="TranscriptError",
             )
         try:
-            response = await self.client().chat(
-                data.model, messages, tools=TOOL_SCHEMAS, max_tokens=self.settings.llm_max_output_tokens
-            )
+            async with keep_alive():
+                response = await self.client().chat(
+                    data.model, messages, tools=TOOL_SCHEMAS, max_tokens=self.settings.llm_max_output_tokens
+                )
         except LLMError as err:
             raise _llm_failure(err) from None
         await self.transcripts.put(data.session_id, seq, [response.assistant_message()])

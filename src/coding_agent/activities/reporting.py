@@ -50,6 +50,7 @@ class ReportingActivities:
             validation_timeout_seconds=s.validation_timeout_seconds,
             git_timeout_seconds=s.git_timeout_seconds,
             workspace_schedule_to_start_seconds=s.workspace_schedule_to_start_seconds,
+            heartbeat_timeout_seconds=s.heartbeat_timeout_seconds,
         )
 
     def all(self) -> list[object]:

@@ -30,6 +30,15 @@ class RunConfig(BaseModel):
     validation_timeout_seconds: float
     git_timeout_seconds: float
     workspace_schedule_to_start_seconds: float
+    heartbeat_timeout_seconds: float
+
+
+class RestoreSpec(BaseModel):
+    """How to rebuild a lost workspace: the feature branch at the original base, plus the saved changes."""
+
+    branch: str
+    base_commit: str
+    session_id: str
 
 
 class CloneInput(BaseModel):
@@ -38,6 +47,7 @@ class CloneInput(BaseModel):
     remote_url: str
     branch: str
     credentials: GitCredentials | None = None
+    restore: RestoreSpec | None = None
 
 
 class Workspace(BaseModel):
@@ -92,6 +102,9 @@ class ToolsInput(BaseModel):
     workspace: Workspace
     calls: list[ToolCall]
     allow_network: bool = False
+    session_id: str = ""
+    """Where the workspace's changes are saved after the batch (empty: not saved)."""
+    remote_url: str = ""
 
 
 class ToolsOutput(BaseModel):

@@ -19,6 +19,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from coding_agent import metrics
+from coding_agent.activities.heartbeat import keep_alive
 from coding_agent.activities.types import (
     BranchInput,
     CloneInput,
@@ -32,9 +33,11 @@ from coding_agent.activities.types import (
 )
 from coding_agent.git import repository as git
 from coding_agent.git.errors import GitError
+from coding_agent.git.snapshot import capture_changes, restore_changes
 from coding_agent.models import GitCredentials, ValidationResult
 from coding_agent.processes import ProcessResult
 from coding_agent.redaction import Redactor
+from coding_agent.reporting.snapshot_store import Snapshot, SnapshotStore
 from coding_agent.settings import Settings
 from coding_agent.tools.registry import Toolbox, redacted_arguments
 from coding_agent.truncation import elide_middle
@@ -42,6 +45,7 @@ from coding_agent.validation.runner import run_validation as run_validation_serv
 
 OVERVIEW_MAX_ENTRIES = 200
 LOGGED_RESULT_MAX_CHARS = 2000
+MUTATING_TOOLS = frozenset({"write_file", "edit_file", "run_shell_command"})
 
 
 def _heartbeat() -> None:
@@ -71,9 +75,10 @@ def repository_overview(root: Path) -> str:
 class WorkspaceActivities:
     """The workspace activities of one worker; ``task_queue`` is this worker's own queue."""
 
-    def __init__(self, settings: Settings, task_queue: str) -> None:
+    def __init__(self, settings: Settings, task_queue: str, snapshots: SnapshotStore | None = None) -> None:
         self.settings = settings
         self.task_queue = task_queue
+        self.snapshots = snapshots
         self._redactors: dict[str, Redactor] = {}
 
     def _redactor(self, workspace_path: str, credentials: GitCredentials | None = None) -> Redactor:
@@ -116,19 +121,32 @@ class WorkspaceActivities:
         path = root / f"{data.task_id}-{uuid.uuid4().hex[:8]}"
         redactor = self._redactor(str(path), data.credentials)
         try:
-            head = await git.clone(
-                data.remote_url,
-                data.branch,
-                path,
-                data.credentials,
-                **self._git_network_options(),
-            )
+            async with keep_alive():
+                head = await git.clone(
+                    data.remote_url,
+                    data.branch,
+                    path,
+                    data.credentials,
+                    **self._git_network_options(),
+                )
+                if data.restore is not None:
+                    head = await self._restore(path, data)
         except GitError as err:
             shutil.rmtree(path, ignore_errors=True)
             self._redactors.pop(str(path), None)
             raise _git_failure(err, redactor) from None
         overview = await asyncio.to_thread(repository_overview, path)
         return Workspace(path=str(path), task_queue=self.task_queue, base_commit=head, overview=overview)
+
+    async def _restore(self, path: Path, data: CloneInput) -> str:
+        """Put a fresh clone back where the lost workspace was: its branch, base and saved changes."""
+        assert data.restore is not None
+        spec = data.restore
+        saved = await self.snapshots.load(spec.session_id) if self.snapshots else None
+        patch = saved.patch if saved and saved.base_commit == spec.base_commit else b""
+        await restore_changes(path, spec.branch, spec.base_commit, patch, data.remote_url)
+        activity.logger.info("rebuilt workspace %s with %d bytes of saved changes", path, len(patch))
+        return spec.base_commit
 
     @activity.defn
     async def create_branch(self, data: BranchInput) -> str:
@@ -150,14 +168,27 @@ class WorkspaceActivities:
         toolbox = self._toolbox(data.workspace, data.allow_network)
         redactor = self._redactor(data.workspace.path)
         results = []
-        for call in data.calls:
-            result = await toolbox.execute(call, heartbeat=_heartbeat)
-            # What the activity log keeps: the arguments with secrets redacted, the result cut short.
-            result.details["arguments"] = redacted_arguments(call, redactor)
-            result.details["result"] = elide_middle(result.output, LOGGED_RESULT_MAX_CHARS)
-            results.append(result)
+        async with keep_alive():
+            for call in data.calls:
+                result = await toolbox.execute(call, heartbeat=_heartbeat)
+                # What the activity log keeps: the arguments with secrets redacted, the result cut short.
+                result.details["arguments"] = redacted_arguments(call, redactor)
+                result.details["result"] = elide_middle(result.output, LOGGED_RESULT_MAX_CHARS)
+                results.append(result)
+            if data.session_id and any(call.name in MUTATING_TOOLS for call in data.calls):
+                await self._save_snapshot(data)
         metrics.tool_calls(results)
         return ToolsOutput(results=results)
+
+    async def _save_snapshot(self, data: ToolsInput) -> None:
+        """Save the workspace's changes so another worker can rebuild it; a failure only costs that."""
+        if self.snapshots is None:
+            return
+        try:
+            patch = await capture_changes(Path(data.workspace.path), data.workspace.base_commit, data.remote_url)
+            await self.snapshots.save(data.session_id, Snapshot(data.workspace.base_commit, patch))
+        except Exception as err:  # noqa: BLE001 - the task goes on; only a later rebuild would miss this
+            activity.logger.warning("could not save a snapshot of the workspace: %s", err)
 
     @activity.defn
     async def run_validation(self, data: ValidationInput) -> ValidationResult:
@@ -166,13 +197,14 @@ class WorkspaceActivities:
         async def run(command: str, timeout: float) -> ProcessResult:
             return await toolbox.run_command(command, timeout, heartbeat=_heartbeat)
 
-        return await run_validation_service(
-            Path(data.workspace.path),
-            data.commands,
-            run=run,
-            timeout=self.settings.validation_timeout_seconds,
-            redactor=self._redactor(data.workspace.path),
-        )
+        async with keep_alive():
+            return await run_validation_service(
+                Path(data.workspace.path),
+                data.commands,
+                run=run,
+                timeout=self.settings.validation_timeout_seconds,
+                redactor=self._redactor(data.workspace.path),
+            )
 
     @activity.defn
     async def commit_changes(self, data: CommitInput) -> CommitOutput:
@@ -194,13 +226,14 @@ class WorkspaceActivities:
     async def push_branch(self, data: PushInput) -> None:
         redactor = self._redactor(data.workspace.path, data.credentials)
         try:
-            await git.push(
-                Path(data.workspace.path),
-                data.branch,
-                data.remote_url,
-                data.credentials,
-                **self._git_network_options(),
-            )
+            async with keep_alive():
+                await git.push(
+                    Path(data.workspace.path),
+                    data.branch,
+                    data.remote_url,
+                    data.credentials,
+                    **self._git_network_options(),
+                )
         except GitError as err:
             raise _git_failure(err, redactor) from None
 

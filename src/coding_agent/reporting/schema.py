@@ -44,3 +44,13 @@ agent_messages = sa.Table(
     sa.Column("message", JSONType, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+workspace_snapshots = sa.Table(
+    "workspace_snapshots",
+    metadata,
+    sa.Column("session_id", sa.String(255), primary_key=True),
+    sa.Column("base_commit", sa.String(64), nullable=False),
+    sa.Column("patch", sa.LargeBinary(), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""The latest uncommitted changes of each agent session, so a lost workspace can be rebuilt elsewhere."""

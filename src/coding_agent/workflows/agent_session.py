@@ -17,25 +17,33 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from coding_agent.activities.llm import LLMActivities
-    from coding_agent.activities.types import ToolsInput, TurnInput, Workspace
+    from coding_agent.activities.types import RunConfig, ToolsInput, ToolsOutput, TurnInput
     from coding_agent.activities.workspace import WorkspaceActivities
     from coding_agent.models import ActivityType, NotificationType, TaskRef, ToolResult
     from coding_agent.workflows.events import EventLog
+    from coding_agent.workflows.workspace import WorkspaceState, on_workspace
 
 LLM_CALL_TIMEOUT = timedelta(minutes=10)
+
+
+def llm_retry_policy(config: RunConfig) -> RetryPolicy:
+    """Exponential backoff for model calls; errors retrying cannot fix are raised non-retryable."""
+    return RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=60),
+        maximum_attempts=config.llm_max_attempts,
+    )
 
 
 class SessionState(BaseModel):
     """Everything the loop needs; small, because it is the input of every continue-as-new."""
 
     task: TaskRef
-    session_id: str
     model: str
-    workspace: Workspace
+    workspace: WorkspaceState
+    config: RunConfig
     max_iterations: int
-    llm_max_attempts: int
-    history_event_threshold: int
-    shell_max_timeout_seconds: float
     allow_network: bool = False
     pending_messages: list[dict] = Field(default_factory=list)
     """Messages still to be written to the transcript before the next turn."""
@@ -51,6 +59,7 @@ class SessionState(BaseModel):
 
 
 class SessionResult(BaseModel):
+    workspace: WorkspaceState
     summary: str
     iterations: int
     steps_completed: int
@@ -110,14 +119,12 @@ class AgentSessionWorkflow:
                 workflow.continue_as_new(state)
             turn = await workflow.execute_activity_method(
                 LLMActivities.agent_turn,
-                TurnInput(session_id=state.session_id, model=state.model, seq=state.seq, new_messages=pending),
-                start_to_close_timeout=LLM_CALL_TIMEOUT,
-                retry_policy=RetryPolicy(
-                    initial_interval=timedelta(seconds=1),
-                    backoff_coefficient=2.0,
-                    maximum_interval=timedelta(seconds=60),
-                    maximum_attempts=state.llm_max_attempts,
+                TurnInput(
+                    session_id=state.workspace.session_id, model=state.model, seq=state.seq, new_messages=pending
                 ),
+                start_to_close_timeout=LLM_CALL_TIMEOUT,
+                heartbeat_timeout=timedelta(seconds=state.config.heartbeat_timeout_seconds),
+                retry_policy=llm_retry_policy(state.config),
             )
             state.iteration += 1
             state.llm_calls += 1
@@ -130,13 +137,21 @@ class AgentSessionWorkflow:
             if not turn.tool_calls:
                 stopped_by_limit = False
                 break
-            output = await workflow.execute_activity_method(
+            calls = turn.tool_calls
+            output: ToolsOutput = await on_workspace(
+                state.workspace,
+                state.config,
+                events,
                 WorkspaceActivities.execute_tools,
-                ToolsInput(workspace=state.workspace, calls=turn.tool_calls, allow_network=state.allow_network),
-                task_queue=state.workspace.task_queue,
-                start_to_close_timeout=timedelta(seconds=state.shell_max_timeout_seconds * len(turn.tool_calls) + 60),
-                heartbeat_timeout=timedelta(seconds=60),
-                retry_policy=RetryPolicy(maximum_attempts=3),
+                lambda ws, calls=calls: ToolsInput(
+                    workspace=ws,
+                    calls=calls,
+                    allow_network=state.allow_network,
+                    session_id=state.workspace.session_id,
+                    remote_url=state.workspace.clone.remote_url,
+                ),
+                timedelta(seconds=state.config.shell_max_timeout_seconds * len(calls) + 60),
+                heartbeat=True,
             )
             for result in output.results:
                 state.steps_completed += 1
@@ -145,6 +160,7 @@ class AgentSessionWorkflow:
             pending = [tool_message(r) for r in output.results]
         await events.drain()
         return SessionResult(
+            workspace=state.workspace,
             summary=state.summary,
             iterations=state.iteration,
             steps_completed=state.steps_completed,
@@ -159,7 +175,8 @@ class AgentSessionWorkflow:
     @staticmethod
     def _history_is_large(state: SessionState) -> bool:
         info = workflow.info()
-        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= state.history_event_threshold
+        threshold = state.config.history_event_threshold
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= threshold
 
     @staticmethod
     def _report(events: EventLog, state: SessionState, result: ToolResult) -> None:

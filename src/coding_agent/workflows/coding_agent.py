@@ -13,14 +13,11 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import (
-    ActivityError,
-    ApplicationError,
-    ChildWorkflowError,
-    TimeoutError as TemporalTimeoutError,
-)
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from coding_agent.activities.llm import LLMActivities
@@ -29,25 +26,33 @@ with workflow.unsafe.imports_passed_through():
         BranchInput,
         CloneInput,
         CommitInput,
+        CommitOutput,
         PlanInput,
         PushInput,
         RunConfig,
         ValidationInput,
         WebhookInput,
-        Workspace,
     )
     from coding_agent.activities.workspace import WorkspaceActivities
     from coding_agent.models import (
+        ID_PATTERN,
         ActivityType,
-        Artifacts,
         CodingAgentRequest,
         CodingAgentResult,
-        NotificationType as N,
         TaskRef,
     )
+    from coding_agent.models import (
+        NotificationType as N,
+    )
     from coding_agent.redaction import redact_url
-    from coding_agent.workflows.agent_session import AgentSessionWorkflow, SessionResult, SessionState
+    from coding_agent.workflows.agent_session import (
+        AgentSessionWorkflow,
+        SessionResult,
+        SessionState,
+        llm_retry_policy,
+    )
     from coding_agent.workflows.events import EventLog
+    from coding_agent.workflows.workspace import WorkspaceState, clone, on_workspace
 
 SHORT = timedelta(seconds=30)
 NO_RETRY = RetryPolicy(maximum_attempts=1)
@@ -66,6 +71,20 @@ def failure_message(err: BaseException) -> str:
         kind = cause.type.name.lower().replace("_", "-") if cause.type else "timeout"
         return f"timed out ({kind})"
     return str(cause) or type(cause).__name__
+
+
+def best_effort_ref(raw: Any, workflow_id: str) -> TaskRef:
+    """The task's ids from a request that failed validation, where they are usable as subject tokens."""
+    task = raw.get("task") if isinstance(raw, dict) else None
+    task = task if isinstance(task, dict) else {}
+
+    def token(key: str) -> str:
+        value = task.get(key)
+        return value if isinstance(value, str) and ID_PATTERN.match(value) else "unknown"
+
+    return TaskRef(
+        workflow_id=workflow_id, company_id=token("company_id"), project_id=token("project_id"), task_id=token("id")
+    )
 
 
 def commit_message(request: CodingAgentRequest, summary: str, files: list[str] | None = None) -> str:
@@ -92,12 +111,18 @@ class CodingAgentWorkflow:
         return {"step": self.step, "llm_calls": self.llm_calls, "session_workflow_id": self.session_id}
 
     @workflow.run
-    async def run(self, request: CodingAgentRequest) -> CodingAgentResult:
+    async def run(self, request: CodingAgentRequest | Any) -> CodingAgentResult:
+        # The input is typed loosely on purpose: a request that fails validation must fail this workflow
+        # with a message naming the field, not fail every workflow task (which Temporal retries forever).
+        if not isinstance(request, CodingAgentRequest):
+            request = await self._validated(request)
         info = workflow.info()
         started = workflow.now()
         task = request.task
         events = EventLog(
-            TaskRef(workflow_id=info.workflow_id, company_id=task.company_id, project_id=task.project_id, task_id=task.id)
+            TaskRef(
+                workflow_id=info.workflow_id, company_id=task.company_id, project_id=task.project_id, task_id=task.id
+            )
         )
         result = CodingAgentResult(
             success=False,
@@ -106,10 +131,11 @@ class CodingAgentWorkflow:
             project_id=task.project_id,
             task_id=task.id,
         )
-        workspace: list[Workspace] = []
+        workspace: list[WorkspaceState] = []
         cancelled = False
         try:
-            events.emit(f"Started task {task.id}: {task.title}", N.WORKFLOW_STARTED, details={"model": request.agent.model})
+            model = request.agent.model
+            events.emit(f"Started task {task.id}: {task.title}", N.WORKFLOW_STARTED, details={"model": model})
             config = await workflow.execute_activity_method(
                 ReportingActivities.resolve_run_config, start_to_close_timeout=SHORT
             )
@@ -143,58 +169,73 @@ class CodingAgentWorkflow:
             raise asyncio.CancelledError()
         return result
 
+    async def _validated(self, raw: Any) -> CodingAgentRequest:
+        """Validate a raw request; on failure report it as well as the ids allow, and fail for good."""
+        try:
+            return CodingAgentRequest.model_validate(raw)
+        except ValidationError as err:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}" for e in err.errors()[:10]
+            )
+        message = f"invalid request: {problems}"
+        events = EventLog(best_effort_ref(raw, workflow.info().workflow_id))
+        events.emit(message, N.WORKFLOW_FAILED, ActivityType.ERROR, details={"step": "validation of the request"})
+        await events.drain()
+        raise ApplicationError(message, type="InvalidRequest", non_retryable=True)
+
     async def _steps(
         self,
         request: CodingAgentRequest,
         config: RunConfig,
         events: EventLog,
         result: CodingAgentResult,
-        workspace_ref: list[Workspace],
+        holder: list[WorkspaceState],
     ) -> None:
         task, repo = request.task, request.repository
         info = workflow.info()
 
         self.step = "clone"
-        workspace = await workflow.execute_activity_method(
-            WorkspaceActivities.clone_repository,
-            CloneInput(
-                workflow_id=info.workflow_id,
-                task_id=task.id,
-                remote_url=repo.remote_url,
-                branch=repo.branch,
-                credentials=repo.credentials,
-            ),
-            start_to_close_timeout=timedelta(seconds=config.git_timeout_seconds * 3 + 60),
-            retry_policy=RetryPolicy(maximum_attempts=3),
+        clone_input = CloneInput(
+            workflow_id=info.workflow_id,
+            task_id=task.id,
+            remote_url=repo.remote_url,
+            branch=repo.branch,
+            credentials=repo.credentials,
         )
-        workspace_ref.append(workspace)
-        result.artifacts.temp_dir = workspace.path
+        state = WorkspaceState(
+            workspace=await clone(clone_input, config),
+            clone=clone_input,
+            session_id=f"{info.workflow_id}/{info.run_id}",
+        )
+        holder.append(state)
+        result.artifacts.temp_dir = state.workspace.path
         events.emit(
             f"Cloned {redact_url(repo.remote_url)} at {repo.branch}",
             N.REPO_CLONED,
-            details={"branch": repo.branch, "commit": workspace.base_commit, "temp_dir": workspace.path},
+            details={"branch": repo.branch, "commit": state.workspace.base_commit, "temp_dir": state.workspace.path},
         )
 
         self.step = "branch"
-        result.branch_name = await workflow.execute_activity_method(
+        day = workflow.now().strftime("%Y%m%d")
+        state.branch = result.branch_name = await on_workspace(
+            state,
+            config,
+            events,
             WorkspaceActivities.create_branch,
-            BranchInput(
-                workspace=workspace,
-                title=task.title,
-                remote_url=repo.remote_url,
-                credentials=repo.credentials,
-                day=workflow.now().strftime("%Y%m%d"),
+            lambda ws: BranchInput(
+                workspace=ws, title=task.title, remote_url=repo.remote_url, credentials=repo.credentials, day=day
             ),
-            **self._on_workspace(workspace, config, timedelta(seconds=config.git_timeout_seconds + 60)),
+            timedelta(seconds=config.git_timeout_seconds + 60),
         )
         events.emit(f"Created branch {result.branch_name}", N.BRANCH_CREATED, details={"branch": result.branch_name})
 
         self.step = "plan"
         planned = await workflow.execute_activity_method(
             LLMActivities.generate_plan,
-            PlanInput(agent=request.agent, task=task, overview=workspace.overview),
+            PlanInput(agent=request.agent, task=task, overview=state.workspace.overview),
             start_to_close_timeout=timedelta(minutes=10),
-            retry_policy=self._llm_retry(config),
+            heartbeat_timeout=timedelta(seconds=config.heartbeat_timeout_seconds),
+            retry_policy=llm_retry_policy(config),
         )
         self.llm_calls += planned.llm_calls
         result.implementation_plan = planned.plan
@@ -209,7 +250,7 @@ class CodingAgentWorkflow:
         events.emit(
             f"Implementation started (up to {max_iterations} iterations)",
             N.IMPLEMENTATION_STARTED,
-            details={"max_iterations": max_iterations},
+            details={"max_iterations": max_iterations, "allow_network": request.agent.allow_network},
         )
         await events.drain()  # the session's events must follow ours
         self.session_id = f"{info.workflow_id}-session-{info.run_id[:8]}"
@@ -217,19 +258,18 @@ class CodingAgentWorkflow:
             AgentSessionWorkflow.run,
             SessionState(
                 task=events.task,
-                session_id=f"{info.workflow_id}/{info.run_id}",
                 model=request.agent.model,
-                workspace=workspace,
+                workspace=state,
+                config=config,
                 max_iterations=max_iterations,
-                llm_max_attempts=config.llm_max_attempts,
-                history_event_threshold=config.history_event_threshold,
-                shell_max_timeout_seconds=config.shell_max_timeout_seconds,
                 allow_network=request.agent.allow_network,
                 pending_messages=planned.agent_messages,
                 event_sequence=events.sequence,
             ),
             id=self.session_id,
         )
+        state = session.workspace
+        holder[0] = state
         events.sequence = session.event_sequence
         self.llm_calls += session.llm_calls
         result.steps_completed = session.steps_completed
@@ -240,12 +280,14 @@ class CodingAgentWorkflow:
         self.step = "validation"
         commands = task.context.get("validation_commands")
         events.emit("Validation started", N.VALIDATION_STARTED, details={"commands": commands})
-        validation = await workflow.execute_activity_method(
+        validation = await on_workspace(
+            state,
+            config,
+            events,
             WorkspaceActivities.run_validation,
-            ValidationInput(workspace=workspace, commands=commands if isinstance(commands, list) else None),
-            **self._on_workspace(
-                workspace, config, timedelta(seconds=config.validation_timeout_seconds * 4 + 60), heartbeat=True
-            ),
+            lambda ws: ValidationInput(workspace=ws, commands=commands if isinstance(commands, list) else None),
+            timedelta(seconds=config.validation_timeout_seconds * 4 + 60),
+            heartbeat=True,
         )
         result.validation_result = validation
         events.emit(
@@ -256,13 +298,8 @@ class CodingAgentWorkflow:
         )
 
         self.step = "commit"
-        committed = await workflow.execute_activity_method(
-            WorkspaceActivities.commit_changes,
-            CommitInput(
-                workspace=workspace, message=commit_message(request, session.summary), remote_url=repo.remote_url
-            ),
-            **self._on_workspace(workspace, config, timedelta(minutes=5)),
-        )
+        message = commit_message(request, session.summary)
+        committed = await self._commit(state, config, events, message, repo.remote_url)
         if committed.commit_hash is None:
             raise TaskFailed("the agent made no changes to the repository, so there is nothing to commit or push")
         result.commit_hash = committed.commit_hash
@@ -273,17 +310,27 @@ class CodingAgentWorkflow:
         )
 
         self.step = "push"
-        await workflow.execute_activity_method(
-            WorkspaceActivities.push_branch,
-            PushInput(
-                workspace=workspace, branch=result.branch_name, remote_url=repo.remote_url, credentials=repo.credentials
-            ),
-            **self._on_workspace(workspace, config, timedelta(seconds=config.git_timeout_seconds * 3 + 60)),
-        )
+        while True:
+            rebuilds = state.rebuilds
+            await on_workspace(
+                state,
+                config,
+                events,
+                WorkspaceActivities.push_branch,
+                lambda ws: PushInput(
+                    workspace=ws, branch=state.branch or "", remote_url=repo.remote_url, credentials=repo.credentials
+                ),
+                timedelta(seconds=config.git_timeout_seconds * 3 + 60),
+                heartbeat=True,
+            )
+            if state.rebuilds == rebuilds:
+                break
+            # The workspace was rebuilt from the saved changes, without our commit: commit again, then push.
+            result.commit_hash = (await self._commit(state, config, events, message, repo.remote_url)).commit_hash
         events.emit(
             f"Pushed {result.branch_name} to {redact_url(repo.remote_url)}",
             N.CHANGES_PUSHED,
-            details={"branch": result.branch_name, "commit": committed.commit_hash},
+            details={"branch": result.branch_name, "commit": result.commit_hash},
         )
 
         self.step = "completion"
@@ -294,13 +341,28 @@ class CodingAgentWorkflow:
                 "validation failed (the branch was pushed so nothing is lost): " + "; ".join(validation.issues)[:2000]
             )
 
-    async def _finish(self, result: CodingAgentResult, workspace: list[Workspace], events: EventLog) -> None:
-        if workspace:
+    @staticmethod
+    async def _commit(
+        state: WorkspaceState, config: RunConfig, events: EventLog, message: str, remote_url: str
+    ) -> CommitOutput:
+        output: CommitOutput = await on_workspace(
+            state,
+            config,
+            events,
+            WorkspaceActivities.commit_changes,
+            lambda ws: CommitInput(workspace=ws, message=message, remote_url=remote_url),
+            timedelta(minutes=5),
+        )
+        return output
+
+    async def _finish(self, result: CodingAgentResult, holder: list[WorkspaceState], events: EventLog) -> None:
+        if holder:
+            workspace = holder[0].workspace
             try:
                 await workflow.execute_activity_method(
                     WorkspaceActivities.cleanup_workspace,
-                    workspace[0],
-                    task_queue=workspace[0].task_queue,
+                    workspace,
+                    task_queue=workspace.task_queue,
                     schedule_to_start_timeout=timedelta(minutes=2),
                     start_to_close_timeout=timedelta(minutes=5),
                     retry_policy=NO_RETRY,
@@ -317,29 +379,6 @@ class CodingAgentWorkflow:
             )
         except Exception:
             workflow.logger.warning("platform webhook failed")
-
-    @staticmethod
-    def _on_workspace(
-        workspace: Workspace, config: RunConfig, timeout: timedelta, heartbeat: bool = False
-    ) -> dict[str, Any]:
-        options: dict[str, Any] = {
-            "task_queue": workspace.task_queue,
-            "start_to_close_timeout": timeout,
-            "schedule_to_start_timeout": timedelta(seconds=config.workspace_schedule_to_start_seconds),
-            "retry_policy": RetryPolicy(maximum_attempts=3),
-        }
-        if heartbeat:
-            options["heartbeat_timeout"] = timedelta(seconds=60)
-        return options
-
-    @staticmethod
-    def _llm_retry(config: RunConfig) -> RetryPolicy:
-        return RetryPolicy(
-            initial_interval=timedelta(seconds=1),
-            backoff_coefficient=2.0,
-            maximum_interval=timedelta(seconds=60),
-            maximum_attempts=config.llm_max_attempts,
-        )
 
     @staticmethod
     def _summary(result: CodingAgentResult) -> dict[str, Any]:
@@ -359,5 +398,5 @@ class CodingAgentWorkflowByMethodName(CodingAgentWorkflow):
     """The same workflow under the name the specification's example starts it by."""
 
     @workflow.run
-    async def run(self, request: CodingAgentRequest) -> CodingAgentResult:
+    async def run(self, request: CodingAgentRequest | Any) -> CodingAgentResult:
         return await super().run(request)
