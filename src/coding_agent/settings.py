@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     """Timeout of one LLM HTTP call."""
     llm_max_attempts: int = Field(default=6, validation_alias=_ext("LLM_MAX_ATTEMPTS"))
     """Attempts of one LLM call (Temporal retries with exponential backoff) before the task fails."""
+    llm_retry_initial_seconds: float = Field(default=1.0, validation_alias=_ext("LLM_RETRY_INITIAL_SECONDS"))
+    """First backoff delay between LLM attempts; doubles each attempt, up to one minute."""
     llm_max_output_tokens: int = Field(default=8192, validation_alias=_ext("LLM_MAX_OUTPUT_TOKENS"))
     """Upper bound on tokens the model may produce per call."""
 

@@ -44,6 +44,7 @@ class ReportingActivities:
         return RunConfig(
             max_iterations=s.max_iterations,
             llm_max_attempts=s.llm_max_attempts,
+            llm_retry_initial_seconds=s.llm_retry_initial_seconds,
             workflow_timeout_hours=s.workflow_timeout_hours,
             history_event_threshold=s.history_event_threshold,
             shell_max_timeout_seconds=s.shell_max_timeout_seconds,

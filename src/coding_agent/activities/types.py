@@ -24,6 +24,7 @@ class RunConfig(BaseModel):
 
     max_iterations: int
     llm_max_attempts: int
+    llm_retry_initial_seconds: float = 1.0
     workflow_timeout_hours: float
     history_event_threshold: int
     shell_max_timeout_seconds: float

@@ -78,6 +78,7 @@ def worker() -> None:
     asyncio.run(main())
 
 
+from coding_agent.cli import monitor as _monitor  # noqa: E402,F401  (watch, activities, status, cancel)
 from coding_agent.cli import ops as _ops  # noqa: E402,F401  (registers health, env)
 
 

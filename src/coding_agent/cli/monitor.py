@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -84,7 +85,8 @@ class TaskProgress:
 
     @property
     def done(self) -> int:
-        return sum(1 for m in MILESTONES if m in self.seen)
+        """Milestones are ordered, so the latest one seen counts those before it (a watch may join late)."""
+        return max((MILESTONES.index(m) + 1 for m in self.seen if m in MILESTONES), default=0)
 
     @property
     def label(self) -> str:
@@ -151,6 +153,8 @@ async def follow(settings: Settings, subject: str, stream: str | None, watcher: 
 
     from coding_agent.reporting.nats_subscriber import NatsUnavailableError, subscribe
 
+    # nats-py logs every failed (re)connection with a traceback; the user gets one clear line instead.
+    logging.getLogger("nats").setLevel(logging.CRITICAL)
     try:
         async with contextlib.aclosing(subscribe(settings.nats_url, subject, jetstream_stream=stream)) as notes:
             async for note in notes:
@@ -312,7 +316,8 @@ async def closed_outcome(handle: WorkflowHandle[Any, Any], state: str, workflow_
         result = await asyncio.wait_for(handle.result(follow_runs=False), QUERY_TIMEOUT.total_seconds())
     except WorkflowFailureError as exc:
         cause = exc.cause
-        return {"failure": str(cause.cause if cause and cause.cause else cause or exc)}
+        inner = getattr(cause, "cause", None)
+        return {"failure": str(inner or cause or exc)}
     except Exception as exc:
         return {"failure": f"{type(exc).__name__}: {exc}"}
     if workflow_type in WORKFLOW_TYPES:

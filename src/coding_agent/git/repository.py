@@ -253,6 +253,8 @@ async def head_commit(repo: Path) -> str:
 
 async def changed_files(repo: Path) -> list[str]:
     """Paths that differ from HEAD (staged, unstaged or untracked), as a commit would record them."""
+    # git status runs clean filters (and reads includes) from .git/config: own it first, as before
+    # every other product command, so a model-planted filter.<x>.clean never runs here.
     output = await _local(repo, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames")
     paths = []
     for entry in output.split("\0"):

@@ -2,8 +2,9 @@
 
 The model writes the pattern, and a pathological one (``(a+)+$``) can make Python's regex engine spin
 for hours; a thread cannot be interrupted, so the search itself runs in a child Python process (through
-``processes.run_process``) with a timeout. ``.git``, symlinks leaving the workspace, binary, non-UTF-8
-and oversized files are skipped; results are ``path:line: text`` with long lines cut.
+``processes.run_process``) with a timeout. ``.git`` (directly or through a symlink), symlinks leaving
+the workspace, binary, non-UTF-8 and oversized files are skipped; results are ``path:line: text``
+with long lines cut.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from coding_agent.processes import run_process
 from coding_agent.tools.errors import ToolError
-from coding_agent.tools.paths import check_path_syntax
+from coding_agent.tools.paths import check_path_syntax, touches_git_dir
 
 MAX_LINE_CHARS = 300
 SEARCH_TIMEOUT_SECONDS = 30.0
@@ -65,8 +66,11 @@ def search_sync(workspace: Path, pattern: str, path_glob: str, max_results: int,
             if not glob.match(name if by_name else rel):
                 continue
             try:
-                if full.is_symlink() and not full.resolve().is_relative_to(root):
-                    continue
+                if full.is_symlink():
+                    # Like read_file: nothing outside the workspace, nothing inside .git through a link.
+                    real = full.resolve()
+                    if not real.is_relative_to(root):
+                        continue
                 if not full.is_file() or full.stat().st_size > file_max_bytes:
                     skipped += 1
                     continue

@@ -29,7 +29,7 @@ LLM_CALL_TIMEOUT = timedelta(minutes=10)
 def llm_retry_policy(config: RunConfig) -> RetryPolicy:
     """Exponential backoff for model calls; errors retrying cannot fix are raised non-retryable."""
     return RetryPolicy(
-        initial_interval=timedelta(seconds=1),
+        initial_interval=timedelta(seconds=config.llm_retry_initial_seconds),
         backoff_coefficient=2.0,
         maximum_interval=timedelta(seconds=60),
         maximum_attempts=config.llm_max_attempts,
