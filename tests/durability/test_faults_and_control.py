@@ -172,3 +172,25 @@ async def test_cancel_cleans_up_and_reports_failure_on_nats_and_webhook(
     delivered = json.loads(hook.requests[0].body)
     assert delivered["success"] is False and "cancelled" in delivered["error_message"]
     assert delivered["task_id"] == task_id
+
+
+async def test_overall_timeout_ends_the_task_cleanly(tmp_path: Path, temporal_address: str, nats_url: str) -> None:
+    slow = Script(plan=demo_script().plan, turns=[[ScriptedToolCall("run_shell_command", {"command": "sleep 30"})]])
+    with ScriptedLLMServer(slow) as llm:
+        settings = make_settings(
+            tmp_path, temporal_address=temporal_address, nats_url=nats_url, llm_url=llm.base_url,
+            workflow_timeout_hours=3 / 3600, heartbeat_timeout_seconds=3,
+        )
+        async with worker_running(settings) as client:
+            remote = await create_sample_remote(tmp_path / "repo")
+            task_id = new_task_id()
+            async with NatsCollector(settings.nats_url, subject_for(settings, task_id)) as collected:
+                result = await client.execute_workflow(
+                    "CodingAgentWorkflow", make_request(task_id, remote.as_uri()), id=f"coding-agent-{task_id}",
+                    task_queue=settings.temporal_task_queue_coding_agent, result_type=CodingAgentResult,
+                )
+                await collected.wait_for(lambda c: c.types()[-1:] == ["workflow_failed"])
+    assert not result.success
+    assert result.error_message and "timed out" in result.error_message
+    assert 2 / 3600 < result.execution_time_hours < 20 / 3600
+    assert not Path(result.artifacts.temp_dir).exists()

@@ -36,11 +36,16 @@ def run(
     embedded: Annotated[
         bool, typer.Option(help="Start the embedded Temporal + NATS stack (else use TEMPORAL_HOST / NATS_URL)")
     ] = True,
+    timeout_hours: Annotated[
+        float | None, typer.Option(help="Overall task timeout (default CODING_AGENT_WORKFLOW_TIMEOUT_HOURS, 24)")
+    ] = None,
 ) -> None:
     """Run one task end to end and print its result (the demo when no OPENROUTER_API_KEY is set)."""
     from coding_agent.cli.run import run_task
 
     settings = Settings()
+    if timeout_hours is not None:
+        settings = settings.model_copy(update={"workflow_timeout_hours": timeout_hours})
     configure_logging(settings, logging.WARNING)
     result = asyncio.run(
         run_task(

@@ -200,10 +200,16 @@ def watch(
 # --- activities ------------------------------------------------------------------------------
 
 
+# A tool's whole output is in the JSON form; a table cell shows what identifies the row.
+HIDDEN_DETAILS = ("result", "output")
+
+
 def key_details(details: dict[str, Any], width: int = 100) -> str:
     """The scalar details (and a tool's arguments) as ``key=value``, cut to ``width`` characters."""
     parts = []
     for key, value in details.items():
+        if key in HIDDEN_DETAILS:
+            continue
         if key == "arguments":
             parts.append(f"{key}={json.dumps(value, ensure_ascii=False)}")
         elif isinstance(value, str | int | float | bool) and value != "":

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nats
@@ -163,6 +163,8 @@ async def run_task(
                 request,
                 id=f"coding-agent-{task_id}",
                 task_queue=settings.temporal_task_queue_coding_agent,
+                # A backstop: the workflow enforces its own deadline and reports; Temporal's ends it regardless.
+                execution_timeout=timedelta(hours=settings.workflow_timeout_hours + 1),
             )
             console.print(f"Workflow {handle.id} started")
             result = await handle.result()

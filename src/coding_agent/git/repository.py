@@ -255,6 +255,7 @@ async def changed_files(repo: Path) -> list[str]:
     """Paths that differ from HEAD (staged, unstaged or untracked), as a commit would record them."""
     # git status runs clean filters (and reads includes) from .git/config: own it first, as before
     # every other product command, so a model-planted filter.<x>.clean never runs here.
+    own_repo_config(repo, await _configured_origin(repo))
     output = await _local(repo, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames")
     paths = []
     for entry in output.split("\0"):

@@ -69,7 +69,7 @@ def search_sync(workspace: Path, pattern: str, path_glob: str, max_results: int,
                 if full.is_symlink():
                     # Like read_file: nothing outside the workspace, nothing inside .git through a link.
                     real = full.resolve()
-                    if not real.is_relative_to(root):
+                    if not real.is_relative_to(root) or touches_git_dir(real.relative_to(root)):
                         continue
                 if not full.is_file() or full.stat().st_size > file_max_bytes:
                     skipped += 1

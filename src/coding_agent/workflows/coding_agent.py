@@ -10,6 +10,8 @@ an ``error`` row; cancellation does the same, then re-raises so Temporal records
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -71,6 +73,23 @@ def failure_message(err: BaseException) -> str:
         kind = cause.type.name.lower().replace("_", "-") if cause.type else "timeout"
         return f"timed out ({kind})"
     return str(cause) or type(cause).__name__
+
+
+async def within_deadline(steps: Coroutine[Any, Any, None], deadline: timedelta) -> None:
+    """Run ``steps`` until done or the deadline; on the deadline, or when the workflow itself is
+    cancelled, cancel them and wait until they have wound down (activities and child cancelled)."""
+    task = asyncio.ensure_future(steps)
+    try:
+        await workflow.wait_condition(task.done, timeout=deadline)
+    except (TimeoutError, asyncio.CancelledError) as interruption:
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        if isinstance(interruption, asyncio.CancelledError):
+            raise
+        hours = deadline.total_seconds() / 3600
+        raise TaskFailed(f"timed out: the task exceeded its overall timeout of {hours:g} hours") from None
+    task.result()
 
 
 def best_effort_ref(raw: Any, workflow_id: str) -> TaskRef:
@@ -139,15 +158,13 @@ class CodingAgentWorkflow:
             config = await workflow.execute_activity_method(
                 ReportingActivities.resolve_run_config, start_to_close_timeout=SHORT
             )
-            await asyncio.wait_for(
+            await within_deadline(
                 self._steps(request, config, events, result, workspace),
-                timeout=config.workflow_timeout_hours * 3600,
+                timedelta(hours=config.workflow_timeout_hours),
             )
         except asyncio.CancelledError:
             cancelled = True
             result.error_message = "cancelled: the workflow was cancelled by a user or the platform"
-        except TimeoutError:
-            result.error_message = "timed out: the task exceeded its overall workflow timeout"
         except TaskFailed as err:
             result.error_message = str(err)
         except Exception as err:  # every other failure is reported, never retried forever
