@@ -42,8 +42,9 @@ async def record(version: str) -> None:
                         session = (await handle.query("status"))["session_workflow_id"]
                         if session:
                             histories.append(await client.get_workflow_handle(session).fetch_history())
-                        for kind, history in zip(("task", "session"), histories, strict=False):
-                            path = HISTORIES / f"{version}-{name}-{kind}.json"
+                        for history in histories:
+                            # The workflow id is part of the history's identity: keep it in the name.
+                            path = HISTORIES / f"{version}--{history.workflow_id}.json"
                             path.write_text(history.to_json())
                             print("recorded", path)
         finally:

@@ -72,4 +72,5 @@ async def test_recorded_histories_still_replay() -> None:
     assert recorded, "no recorded histories found"
     replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(None))
     for path in recorded:
-        await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, path.read_text()))
+        workflow_id = path.stem.split("--", 1)[1]
+        await replayer.replay_workflow(WorkflowHistory.from_json(workflow_id, path.read_text()))
