@@ -8,6 +8,7 @@ the figures for ``run_all.py``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -57,6 +58,18 @@ def embedded_stack(data_dir: Path) -> Iterator[Stack]:
     finally:
         temporal.stop()
         nats.stop()
+
+
+async def temporal_client(address: str, timeout: float = 60) -> Client:
+    """A client once the dev server's frontend reports healthy (it listens a little before)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await Client.connect(address)
+        except RuntimeError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
 
 
 # --- the scripted work -----------------------------------------------------------------------------

@@ -36,8 +36,11 @@ from _common import (  # noqa: E402
     step_calls,
     step_turns,
     table,
+    temporal_client,
     write_json,
 )
+
+from _floor import floor_periods  # noqa: E402
 
 from coding_agent.demo.sample_repo import create_sample_remote  # noqa: E402
 from coding_agent.demo.scripted_llm import Script, ScriptedLLMServer, demo_script  # noqa: E402
@@ -137,7 +140,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     by_type: dict[str, list[float]] = {}
     sizes: dict[str, list[int]] = {}
     walls: list[float] = []
+    floor: list[float] = []
     with embedded_stack(root / "stack") as stack:
+        floor_client = await temporal_client(stack.temporal_address)
         await run_workflow(stack, 3, root / "warmup", args.sandbox)  # imports, sandbox probe, first connections
         for r in range(args.repeats):
             run = await run_workflow(stack, args.steps, root / f"run{r}", args.sandbox)
@@ -156,6 +161,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 sizes.setdefault(f"{activity.name} result", []).append(activity.result_bytes)
             print(f"run {r + 1}/{args.repeats}: {args.steps} steps, median step {ms(median(periods[-len(run['steps']):]))} ms, "
                   f"{child.events} child events, {child.history_bytes / 1024:.0f} KiB child history", file=sys.stderr)
+        for _ in range(args.repeats):
+            floor += await floor_periods(floor_client, args.steps)
     direct_tools: list[float] = []
     direct_loop: list[float] = []
     for r in range(args.repeats):
@@ -169,6 +176,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         ["path", "median ms/step", "p95 ms/step", "ratio to direct tools"],
         [
             ["Temporal workflow (loop period)", ms(step_med), ms(p95(periods)), f"{step_med / median(direct_tools):.0f}x"],
+            ["bare Temporal: 1 activity on a 2nd queue", ms(median(floor)), ms(p95(floor)),
+             f"{median(floor) / median(direct_tools):.0f}x"],
             ["in-process model call + tool", ms(median(direct_loop)), ms(p95(direct_loop)),
              f"{median(direct_loop) / median(direct_tools):.1f}x"],
             ["in-process Toolbox.execute only", ms(median(direct_tools)), ms(p95(direct_tools)), "1x"],
@@ -185,6 +194,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "repeats": args.repeats,
         "sandbox": args.sandbox,
         "workflow_step_ms": {"median": step_med * 1000, "p95": p95(periods) * 1000},
+        "bare_temporal_round_trip_ms": {"median": median(floor) * 1000, "p95": p95(floor) * 1000},
         "direct_tools_ms": {"median": median(direct_tools) * 1000, "p95": p95(direct_tools) * 1000},
         "direct_model_and_tool_ms": {"median": median(direct_loop) * 1000, "p95": p95(direct_loop) * 1000},
         "ratio_to_direct_tools": step_med / median(direct_tools),

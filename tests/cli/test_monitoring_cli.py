@@ -246,13 +246,15 @@ async def test_status_and_cancel_of_a_running_task(settings_for, slow_llm: Scrip
         assert report["llm_calls"] >= session["llm_calls"] + 1  # the plan call, plus the loop's calls
 
         text = await invoke(env, "status", workflow_id)
-        assert re.search(r"iteration: \d+ / 40", text.out) and "last tool call: list_directory" in text.out
+        assert re.search(r"iteration: \d+ / 40", text.out) and "last tool call: list_directory(" in text.out
         assert "current step: implementation" in text.out
 
         cancelled = await cli(env, "cancel", workflow_id, "--reason", "operator stop", "--wait", "--timeout", "30")
         assert cancelled.code == 0, cancelled.err
         assert "Cancellation requested" in cancelled.out and "is now cancelled" in cancelled.out
         await nats_seen.wait_for(lambda c: "workflow_failed" in c.types())
+        failed = next(n for n in nats_seen.notifications if n.notification_type == "workflow_failed")
+        assert "operator stop" in failed.message  # the operator's reason reaches the platform
 
         again = await invoke(env, "cancel", workflow_id)
         final = await invoke(env, "status", workflow_id, "--json")

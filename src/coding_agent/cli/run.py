@@ -19,6 +19,7 @@ import nats
 from nats.aio.subscription import Subscription
 from pydantic import SecretStr
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from coding_agent.demo.sample_repo import create_sample_remote
@@ -39,7 +40,8 @@ from coding_agent.worker import run_worker
 from coding_agent.workflows.coding_agent import CodingAgentWorkflow
 
 DEMO_API_KEY = "scripted-demo-key"
-MILESTONES = [t for t in NotificationType if t not in (NotificationType.IMPLEMENTATION_STEP,)]
+# The success path's milestones; workflow_failed ends the other path.
+MILESTONES = [t for t in NotificationType if t not in (NotificationType.IMPLEMENTATION_STEP, NotificationType.WORKFLOW_FAILED)]
 
 
 def repository_url(repo: str) -> str:
@@ -52,7 +54,7 @@ def repository_url(repo: str) -> str:
 
 def describe(note: Notification) -> str:
     stamp = note.timestamp.astimezone().strftime("%H:%M:%S")
-    return f"[dim]{stamp}[/] [bold cyan]{note.notification_type.value:<21}[/] {note.message}"
+    return f"[dim]{stamp}[/] [bold cyan]{note.notification_type.value:<22}[/] {escape(note.message)}"
 
 
 async def follow(sub: Subscription, progress: Progress, bar: int, done: asyncio.Event) -> None:
@@ -63,9 +65,9 @@ async def follow(sub: Subscription, progress: Progress, bar: int, done: asyncio.
         progress.console.print(describe(note), highlight=False)
         if note.notification_type is not NotificationType.IMPLEMENTATION_STEP:
             seen += 1
-            progress.update(bar, completed=min(seen, len(MILESTONES) - 1), description=note.notification_type.value)
+            progress.update(bar, completed=min(seen, len(MILESTONES)), description=note.notification_type.value)
         if note.notification_type in (NotificationType.WORKFLOW_COMPLETED, NotificationType.WORKFLOW_FAILED):
-            progress.update(bar, completed=len(MILESTONES) - 1)
+            progress.update(bar, completed=len(MILESTONES))
             done.set()
             return
 
@@ -150,7 +152,7 @@ async def run_task(
         with Progress(
             SpinnerColumn(), TextColumn("{task.description:<22}"), BarColumn(), TimeElapsedColumn(), console=console
         ) as progress:
-            bar = progress.add_task("submitting", total=len(MILESTONES) - 1)
+            bar = progress.add_task("submitting", total=len(MILESTONES))
             done = asyncio.Event()
             # Subscribed before the workflow starts, so not one notification is missed.
             nc = await nats.connect(settings.nats_url)

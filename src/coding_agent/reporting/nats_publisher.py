@@ -88,6 +88,7 @@ class NatsPublisher:
         self._js_lock = asyncio.Lock()
         self._http: httpx.AsyncClient | None = None
         self._outages = OutageLog(log)
+        self._closing = False
 
     @property
     def connected(self) -> bool:
@@ -137,6 +138,7 @@ class NatsPublisher:
 
     async def close(self) -> None:
         """Flush what is pending and disconnect; never raises."""
+        self._closing = True
         if self._connect_task is not None and not self._connect_task.done():
             self._connect_task.cancel()
             with contextlib.suppress(BaseException):
@@ -164,6 +166,8 @@ class NatsPublisher:
                 self._outages.down(channel, exc, self._fallback_text())
 
         async def on_disconnected() -> None:
+            if self._closing:  # our own close() disconnects too; that is no outage
+                return
             self._outages.down(channel, nc.last_error or "connection lost", self._fallback_text())
 
         async def on_reconnected() -> None:

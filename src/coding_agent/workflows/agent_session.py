@@ -155,7 +155,7 @@ class AgentSessionWorkflow:
             )
             for result in output.results:
                 state.steps_completed += 1
-                self.last_tool = result.name
+                self.last_tool = f"{result.name}({headline(result.details.get('arguments'))})"
                 self._report(events, state, result)
             pending = [tool_message(r) for r in output.results]
         await events.drain()

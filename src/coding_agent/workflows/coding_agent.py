@@ -164,7 +164,8 @@ class CodingAgentWorkflow:
             )
         except asyncio.CancelledError:
             cancelled = True
-            result.error_message = "cancelled: the workflow was cancelled by a user or the platform"
+            reason = workflow.cancellation_reason()
+            result.error_message = "cancelled: " + (reason or "the workflow was cancelled by a user or the platform")
         except TaskFailed as err:
             result.error_message = str(err)
         except Exception as err:  # every other failure is reported, never retried forever
