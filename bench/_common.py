@@ -90,7 +90,9 @@ def step_calls(steps: int, path: str = "calc.py") -> list[ScriptedToolCall]:
         elif kind == 1:
             old = "return a + b" if edits == 0 else f"return a + b  # edit {edits - 1}"
             calls.append(
-                ScriptedToolCall("edit_file", {"path": path, "old_text": old, "new_text": f"return a + b  # edit {edits}"})
+                ScriptedToolCall(
+                    "edit_file", {"path": path, "old_text": old, "new_text": f"return a + b  # edit {edits}"}
+                )
             )
             edits += 1
         else:

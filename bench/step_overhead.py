@@ -39,7 +39,6 @@ from _common import (  # noqa: E402
     temporal_client,
     write_json,
 )
-
 from _floor import floor_periods  # noqa: E402
 
 from coding_agent.demo.sample_repo import create_sample_remote  # noqa: E402
@@ -159,7 +158,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             for activity in child.activities:
                 sizes.setdefault(f"{activity.name} input", []).append(activity.input_bytes)
                 sizes.setdefault(f"{activity.name} result", []).append(activity.result_bytes)
-            print(f"run {r + 1}/{args.repeats}: {args.steps} steps, median step {ms(median(periods[-len(run['steps']):]))} ms, "
+            recent = periods[-len(run["steps"]):]
+            print(f"run {r + 1}/{args.repeats}: {args.steps} steps, median step {ms(median(recent))} ms, "
                   f"{child.events} child events, {child.history_bytes / 1024:.0f} KiB child history", file=sys.stderr)
         for _ in range(args.repeats):
             floor += await floor_periods(floor_client, args.steps)
@@ -171,11 +171,13 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         direct_loop += direct["model_and_tool"]
 
     step_med = median(periods)
-    print(f"\nOverhead per agent step ({args.steps} steps x {args.repeats} runs, zero model latency, sandbox={args.sandbox})\n")
+    print(f"\nOverhead per agent step ({args.steps} steps x {args.repeats} runs, zero model latency, "
+          f"sandbox={args.sandbox})\n")
     print(table(
         ["path", "median ms/step", "p95 ms/step", "ratio to direct tools"],
         [
-            ["Temporal workflow (loop period)", ms(step_med), ms(p95(periods)), f"{step_med / median(direct_tools):.0f}x"],
+            ["Temporal workflow (loop period)", ms(step_med), ms(p95(periods)),
+             f"{step_med / median(direct_tools):.0f}x"],
             ["bare Temporal: 1 activity on a 2nd queue", ms(median(floor)), ms(p95(floor)),
              f"{median(floor) / median(direct_tools):.0f}x"],
             ["in-process model call + tool", ms(median(direct_loop)), ms(p95(direct_loop)),
@@ -186,9 +188,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     print("\nWhere a workflow step's time goes (median ms)\n")
     print(table(["part", "median ms", "p95 ms"], [[k, ms(median(v)), ms(p95(v))] for k, v in parts.items()]))
     print(f"\nChild history per step: {median(events_per_step):.1f} events, {median(bytes_per_step) / 1024:.2f} KiB\n")
-    print(table(["event type", "per step"], [[k, f"{median(v):.2f}"] for k, v in sorted(by_type.items(), key=lambda kv: -median(kv[1]))]))
+    ordered = sorted(by_type.items(), key=lambda kv: -median(kv[1]))
+    print(table(["event type", "per step"], [[k, f"{median(v):.2f}"] for k, v in ordered]))
     print()
-    print(table(["payload", "median bytes", "max bytes"], [[k, int(median(v)), max(v)] for k, v in sorted(sizes.items())]))
+    print(table(["payload", "median bytes", "max bytes"],
+                [[k, int(median([float(x) for x in v])), max(v)] for k, v in sorted(sizes.items())]))
     return {
         "steps": args.steps,
         "repeats": args.repeats,

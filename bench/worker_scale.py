@@ -145,7 +145,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     wall, finished = await one_round(client, queue, tasks, work / f"r{r}")
                     walls.append(wall)
                     task_times += finished
-                    print(f"M={tasks} run {r + 1}/{args.repeats}: wall {wall:.1f}s (ideal {ideal:.1f}s)", file=sys.stderr)
+                    print(f"M={tasks} run {r + 1}/{args.repeats}: wall {wall:.1f}s (ideal {ideal:.1f}s)",
+                          file=sys.stderr)
                 hwm = worker.hwm_kib()
             finally:
                 worker.stop()

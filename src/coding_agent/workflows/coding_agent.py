@@ -270,6 +270,11 @@ class CodingAgentWorkflow:
             N.IMPLEMENTATION_STARTED,
             details={"max_iterations": max_iterations, "allow_network": request.agent.allow_network},
         )
+        if request.agent.allow_network:
+            events.emit(
+                "Agent commands may reach the network (agent.allow_network=true)",
+                details={"allow_network": True},
+            )
         await events.drain()  # the session's events must follow ours
         self.session_id = f"{info.workflow_id}-session-{info.run_id[:8]}"
         session: SessionResult = await workflow.execute_child_workflow(
