@@ -64,10 +64,17 @@ class Settings(BaseSettings):
     """Where the final result is POSTed; unset disables the webhook."""
     elixir_webhook_secret: SecretStr | None = None
     """HMAC-SHA256 key that signs the webhook body."""
+    webhook_max_attempts: int = Field(default=5, validation_alias=_ext("WEBHOOK_MAX_ATTEMPTS"))
+    """Deliveries tried on connection errors and 5xx before the webhook is given up (4xx: no retry)."""
+    webhook_retry_base_seconds: float = Field(default=0.5, validation_alias=_ext("WEBHOOK_RETRY_BASE_SECONDS"))
+    """First backoff delay between webhook attempts; doubles each time."""
 
     # --- Database (specified: DATABASE_URL) ---
     database_url: SecretStr | None = None
     """PostgreSQL (postgresql://...) or any SQLAlchemy async URL; unset means SQLite at sqlite_path."""
+    state_database_url: SecretStr | None = Field(default=None, validation_alias=_ext("STATE_DATABASE_URL"))
+    """Database of the agent's state (conversation, workspace snapshots), shared by all workers; default:
+    the DATABASE_URL database. Tasks need it; the activity log (DATABASE_URL) may be down without harm."""
     data_dir: Path = Field(default=Path.home() / ".coding-agent", validation_alias=_ext("DATA_DIR"))
     """Where the embedded stack keeps its files."""
     sqlite_path: Path | None = Field(default=None, validation_alias=_ext("SQLITE_PATH"))
@@ -110,7 +117,9 @@ class Settings(BaseSettings):
 
     # --- Git ---
     git_author_name: str = Field(default="Coding Agent", validation_alias=_ext("GIT_AUTHOR_NAME"))
+    """Author and committer name of the agent's commits."""
     git_author_email: str = Field(default="coding-agent@localhost", validation_alias=_ext("GIT_AUTHOR_EMAIL"))
+    """Author and committer email of the agent's commits."""
     git_timeout_seconds: float = Field(default=600.0, validation_alias=_ext("GIT_TIMEOUT_SECONDS"))
     """Timeout of one git network operation (clone, fetch, push)."""
     git_max_attempts: int = Field(default=3, validation_alias=_ext("GIT_MAX_ATTEMPTS"))
@@ -153,18 +162,34 @@ class Settings(BaseSettings):
         if self.database_url is None:
             path = self.sqlite_path or self.data_dir / "coding_agent.db"
             return f"sqlite+aiosqlite:///{path}"
-        url = self.database_url.get_secret_value()
-        for plain in ("postgresql://", "postgres://"):
-            if url.startswith(plain):
-                return "postgresql+asyncpg://" + url[len(plain) :]
-        if url.startswith("sqlite:///"):
-            return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
-        return url
+        return async_database_url(self.database_url.get_secret_value())
+
+    def state_sqlalchemy_url(self) -> str:
+        """Where the agent's conversation and workspace snapshots live: STATE_DATABASE_URL, else DATABASE_URL."""
+        if self.state_database_url is None:
+            return self.sqlalchemy_url()
+        return async_database_url(self.state_database_url.get_secret_value())
 
     def secret_values(self) -> list[str]:
         """The worker's own secrets, for redaction and for keeping them out of the agent's shell."""
-        values = [self.openrouter_api_key, self.elixir_webhook_secret, self.database_url, self.payload_encryption_key]
+        values = [
+            self.openrouter_api_key,
+            self.elixir_webhook_secret,
+            self.database_url,
+            self.state_database_url,
+            self.payload_encryption_key,
+        ]
         return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+
+def async_database_url(url: str) -> str:
+    """``postgresql://`` and ``sqlite:///`` URLs in the async drivers' form; others as given."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+asyncpg://" + url[len(plain) :]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    return url
 
 
 @lru_cache(maxsize=1)

@@ -50,6 +50,23 @@ def worker_queue_name(shared_queue: str) -> str:
     return f"{shared_queue}.worker.{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
+async def migrate_when_reachable(database: Database, interval: float = 30.0) -> None:
+    """Migrate the activity log's database, retrying until it is reachable; log the outage once."""
+    logged = False
+    while True:
+        try:
+            await database.migrate()
+        except Exception as err:  # noqa: BLE001 - reporting must not stop the worker
+            if not logged:
+                log.error("the activity log database is unreachable; rows are dropped until it is back: %s", err)
+                logged = True
+            await asyncio.sleep(interval)
+        else:
+            if logged:
+                log.info("the activity log database is reachable again")
+            return
+
+
 def prefer_own_python_on_path() -> None:
     """Put this interpreter's bin directory first on PATH, so the agent's `python` is the worker's."""
     bin_dir = str(Path(sys.executable).parent)
@@ -71,8 +88,17 @@ async def run_worker(
     if client is None:
         install_runtime(settings)  # process-wide: metrics and log forwarding, before the first client
         client = await connect(settings)
-    database = Database(settings.sqlalchemy_url())
-    await database.migrate()
+    # The agent's state is required: a worker that cannot reach it must not take tasks. The activity
+    # log is reporting only: when it lives elsewhere and is down, the worker starts anyway.
+    state_db = Database(settings.state_sqlalchemy_url())
+    await state_db.migrate()
+    database = state_db
+    migrating: asyncio.Task[None] | None = None
+    if settings.sqlalchemy_url() != settings.state_sqlalchemy_url():
+        database = Database(settings.sqlalchemy_url())
+        migrating = asyncio.create_task(migrate_when_reachable(database))
+    # The publisher logs each NATS outage once with its cause; the client library would log every error.
+    logging.getLogger("nats.aio.client").setLevel(logging.CRITICAL)
     publisher = NatsPublisher(
         settings.nats_url,
         subject_prefix=settings.nats_subject_prefix,
@@ -83,8 +109,8 @@ async def run_worker(
     reporter = Reporter(ActivityStore(database), publisher, Redactor(settings.secret_values()))
     shared_queue = settings.temporal_task_queue_coding_agent
     own_queue = worker_queue_name(shared_queue)
-    workspace = WorkspaceActivities(settings, own_queue, SnapshotStore(database))
-    llm = LLMActivities(settings, TranscriptStore(database))
+    workspace = WorkspaceActivities(settings, own_queue, SnapshotStore(state_db))
+    llm = LLMActivities(settings, TranscriptStore(state_db))
     reporting = ReportingActivities(settings, reporter)
     shared = Worker(
         client,
@@ -116,7 +142,11 @@ async def run_worker(
             # Both queues at once, so the grace period is spent once, not once per queue.
             await asyncio.gather(shared.shutdown(), local.shutdown())
     finally:
+        if migrating is not None:
+            migrating.cancel()
         with contextlib.suppress(Exception):
             await publisher.close()
-        await database.close()
+        for db in {id(database): database, id(state_db): state_db}.values():
+            with contextlib.suppress(Exception):
+                await db.close()
     log.info("worker stopped")

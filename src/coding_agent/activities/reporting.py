@@ -36,6 +36,8 @@ class ReportingActivities:
             result.model_dump(mode="json"),
             # The same id on every retry lets the platform drop a duplicate delivery.
             delivery_id=f"{result.workflow_id}-{activity.info().workflow_run_id}",
+            attempts=self.settings.webhook_max_attempts,
+            base_delay=self.settings.webhook_retry_base_seconds,
         )
 
     @activity.defn
