@@ -50,8 +50,10 @@ async def test_task_completes_while_nats_database_and_webhook_fail(
         await hook.stop()
 
     assert result.success, result.error_message
-    shown = subprocess.run(["git", "--git-dir", str(remote), "show", f"{result.branch_name}:calc.py"],
-                           capture_output=True, text=True, check=True).stdout
+    shown = subprocess.run(  # noqa: ASYNC221 - a one-off read after the run
+        ["git", "--git-dir", str(remote), "show", f"{result.branch_name}:calc.py"],
+        capture_output=True, text=True, check=True,
+    ).stdout
     assert "def multiply" in shown
     assert "workflow_completed" not in collected.types()  # published while NATS was down
     assert len(hook.requests) == 3  # the webhook was tried, with backoff, then given up

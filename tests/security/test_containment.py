@@ -124,9 +124,12 @@ def test_no_network_by_default_and_the_task_setting_allows_it(seen: Observations
                     if r.details["tool"] == "run_shell_command" and r.details["outcome"] == "ok"]
     assert hostile_rows and all(r.details["network"] is False for r in hostile_rows)
     # ...and says up front, once, that the task's commands may reach the network.
-    announced = [r for r in allowed.rows if r.activity_type.value == "progress" and "may reach the network" in r.message]
+    def announcements(run: object) -> list:
+        return [r for r in run.rows if r.activity_type.value == "progress" and "may reach the network" in r.message]
+
+    announced = announcements(allowed)
     assert len(announced) == 1 and announced[0].details["allow_network"] is True
-    assert not [r for r in hostile.rows if r.activity_type.value == "progress" and "may reach the network" in r.message]
+    assert not announcements(hostile)
     assert_pushed(allowed)
 
 

@@ -1,10 +1,10 @@
 """The sandboxed shell, with real bubblewrap: containment holds even for commands the policy allows."""
 
 from __future__ import annotations
-import uuid
 
 import asyncio
 import os
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 

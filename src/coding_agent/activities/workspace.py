@@ -9,8 +9,10 @@ errors: what retrying cannot fix is a non-retryable ``ApplicationError``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import uuid
+from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,16 @@ def _heartbeat() -> None:
 
 def _git_failure(err: GitError, redactor: Redactor) -> ApplicationError:
     return ApplicationError(redactor.text(str(err)), type="GitError", non_retryable=not err.retryable)
+
+
+@contextlib.asynccontextmanager
+async def git_operation(redactor: Redactor) -> AsyncIterator[None]:
+    """Heartbeat while a git operation runs, and turn its failure into a classified activity failure."""
+    try:
+        async with keep_alive():
+            yield
+    except GitError as err:
+        raise _git_failure(err, redactor) from None
 
 
 def repository_overview(root: Path) -> str:
@@ -150,8 +162,7 @@ class WorkspaceActivities:
 
     @activity.defn
     async def create_branch(self, data: BranchInput) -> str:
-        redactor = self._redactor(data.workspace.path, data.credentials)
-        try:
+        async with git_operation(self._redactor(data.workspace.path, data.credentials)):
             return await git.create_feature_branch(
                 Path(data.workspace.path),
                 data.title,
@@ -160,8 +171,6 @@ class WorkspaceActivities:
                 data.remote_url,
                 **self._git_network_options(),
             )
-        except GitError as err:
-            raise _git_failure(err, redactor) from None
 
     @activity.defn
     async def execute_tools(self, data: ToolsInput) -> ToolsOutput:
@@ -209,33 +218,28 @@ class WorkspaceActivities:
     @activity.defn
     async def commit_changes(self, data: CommitInput) -> CommitOutput:
         repo = Path(data.workspace.path)
-        try:
+        redactor = self._redactor(data.workspace.path)
+        async with git_operation(redactor):
             files = await git.changed_files(repo)
             commit = await git.commit_all(
                 repo,
-                self._redactor(data.workspace.path).text(data.message),
+                redactor.text(data.message),
                 author_name=self.settings.git_author_name,
                 author_email=self.settings.git_author_email,
                 remote_url=data.remote_url,
             )
-        except GitError as err:
-            raise _git_failure(err, self._redactor(data.workspace.path)) from None
         return CommitOutput(commit_hash=commit, files_changed=files if commit else [])
 
     @activity.defn
     async def push_branch(self, data: PushInput) -> None:
-        redactor = self._redactor(data.workspace.path, data.credentials)
-        try:
-            async with keep_alive():
-                await git.push(
-                    Path(data.workspace.path),
-                    data.branch,
-                    data.remote_url,
-                    data.credentials,
-                    **self._git_network_options(),
-                )
-        except GitError as err:
-            raise _git_failure(err, redactor) from None
+        async with git_operation(self._redactor(data.workspace.path, data.credentials)):
+            await git.push(
+                Path(data.workspace.path),
+                data.branch,
+                data.remote_url,
+                data.credentials,
+                **self._git_network_options(),
+            )
 
     @activity.defn
     async def cleanup_workspace(self, workspace: Workspace) -> None:

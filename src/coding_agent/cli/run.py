@@ -20,7 +20,7 @@ from nats.aio.subscription import Subscription
 from pydantic import SecretStr
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from coding_agent.demo.sample_repo import create_sample_remote
 from coding_agent.demo.scripted_llm import DEMO_TASK_DESCRIPTION, DEMO_TASK_TITLE, ScriptedLLMServer
@@ -41,7 +41,9 @@ from coding_agent.workflows.coding_agent import CodingAgentWorkflow
 
 DEMO_API_KEY = "scripted-demo-key"
 # The success path's milestones; workflow_failed ends the other path.
-MILESTONES = [t for t in NotificationType if t not in (NotificationType.IMPLEMENTATION_STEP, NotificationType.WORKFLOW_FAILED)]
+MILESTONES = [
+    t for t in NotificationType if t not in (NotificationType.IMPLEMENTATION_STEP, NotificationType.WORKFLOW_FAILED)
+]
 
 
 def repository_url(repo: str) -> str:
@@ -57,7 +59,7 @@ def describe(note: Notification) -> str:
     return f"[dim]{stamp}[/] [bold cyan]{note.notification_type.value:<22}[/] {escape(note.message)}"
 
 
-async def follow(sub: Subscription, progress: Progress, bar: int, done: asyncio.Event) -> None:
+async def follow(sub: Subscription, progress: Progress, bar: TaskID, done: asyncio.Event) -> None:
     """Print each notification of the subscription until the terminal one arrives."""
     seen = 0
     async for msg in sub.messages:

@@ -85,6 +85,11 @@ class Sandbox:
         )
 
 
+# No capabilities, the system read-only, fresh /dev and /proc, a private /tmp: the same for the probe
+# and for every command, so a probe that passes proves the real sandbox can be built.
+BASE_MOUNTS = ["--cap-drop", "ALL", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+
+
 def bwrap_argv(
     argv: Sequence[str],
     *,
@@ -99,19 +104,7 @@ def bwrap_argv(
     args = ["bwrap", "--die-with-parent", "--new-session", "--unshare-all"]
     if allow_network:
         args.append("--share-net")
-    args += [
-        "--cap-drop",
-        "ALL",
-        "--ro-bind",
-        "/",
-        "/",
-        "--dev",
-        "/dev",
-        "--proc",
-        "/proc",
-        "--tmpfs",
-        "/tmp",
-    ]
+    args += BASE_MOUNTS
     for path in mask_paths:
         real = Path(path).resolve()
         if real == ws or real == Path("/"):
@@ -133,23 +126,7 @@ async def probe_bubblewrap() -> str | None:
     if shutil.which("bwrap") is None:
         return "bwrap is not installed (Debian package bubblewrap)"
     result = await run_process(
-        [
-            "bwrap",
-            "--die-with-parent",
-            "--unshare-all",
-            "--cap-drop",
-            "ALL",
-            "--ro-bind",
-            "/",
-            "/",
-            "--dev",
-            "/dev",
-            "--proc",
-            "/proc",
-            "--tmpfs",
-            "/tmp",
-            "true",
-        ],
+        ["bwrap", "--die-with-parent", "--unshare-all", *BASE_MOUNTS, "true"],
         env={"PATH": os.environ.get("PATH", _DEFAULT_PATH)},
         timeout=30,
         output_limit=4096,
