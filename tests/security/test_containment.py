@@ -72,8 +72,12 @@ def test_planted_hooks_helpers_and_config_never_run_during_commit_and_push(seen:
     assert not seen.paths.sink.exists(), "a planted credential helper received the credentials"
     assert_pushed(seen.runs["tamper"])
     assert_pushed(seen.runs["hostile"])
-    # What the product left in .git/config (snapshotted while the tasks ran) is its own file only.
-    for config in seen.git_configs.values():
+    # In the sandboxed tasks .git is read-only, so .git/config (snapshotted whenever the model was asked
+    # anything) only ever held the product's own keys. (Without a sandbox the model can rewrite it
+    # between two product commands; what matters there is the above: nothing planted ever ran.)
+    sandboxed = {k: v for k, v in seen.git_configs.items() if "/ws-sandboxed/" in k}
+    assert sandboxed
+    for config in sandboxed.values():
         for planted_key in ("[credential", "hooksPath", "[include", "sshCommand", "fsmonitor", "[filter", "askPass"):
             assert planted_key not in config, config
 
