@@ -214,3 +214,19 @@ async def test_model_unavailable_fails_after_bounded_retries(
         assert len(down.requests) == 2
     assert_failed(result, collected, await activity_rows(settings, task_id), "plan failed")
     assert re.search(r"503", result.error_message or "")
+
+
+async def test_validation_commands_from_the_task_context(agent, tmp_path: Path) -> None:
+    client, settings = agent
+    remote = await create_sample_remote(tmp_path / "repo")
+    task_id = new_task_id()
+    commands = ["python -m pytest -q", "grep -q multiply calc.py", "test -f CHANGELOG.md"]
+    request = make_request(task_id, remote.as_uri(), context={"validation_commands": commands})
+    result, collected = await run_task(client, settings, request)
+    validation = result.validation_result
+    assert not result.success and not validation.success
+    assert validation.tests_passed == 2  # the pytest command ran and was parsed
+    assert len(validation.issues) == 1 and "test -f CHANGELOG.md" in validation.issues[0]
+    started = next(n for n in collected.notifications if n.notification_type == "validation_started")
+    assert started.details["commands"] == commands
+    assert result.commit_hash == git(remote, "rev-parse", result.branch_name)  # pushed all the same
