@@ -44,12 +44,3 @@ async def temporal_client(temporal_address: str) -> AsyncIterator[Client]:
 
     yield await Client.connect(temporal_address, data_converter=pydantic_data_converter)
 
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`--dist loadgroup`), keep each test file on one worker, so module fixtures (a
-    worker, a scripted model) start once; the security suite shares one package fixture, so it stays whole."""
-    root = Path(__file__).parent
-    for item in items:
-        path = Path(str(item.path)).relative_to(root)
-        group = path.parts[0] if path.parts[0] == "security" else str(path)
-        item.add_marker(pytest.mark.xdist_group(group))

@@ -30,7 +30,7 @@ def assert_refused(run: Run, call_id: str, fragment: str) -> None:
 
 def assert_pushed(run: Run) -> None:
     """The task ended cleanly and the branch on the remote holds the model's real work."""
-    assert run.result is not None and run.result.success, run.result
+    assert run.result is not None and run.result.success, (run.result and run.result.error_message, run.result)
     assert remote_branches(run.remote)[run.result.branch_name] == run.result.commit_hash
     assert git("show", f"{run.result.commit_hash}:calc/ops.py", cwd=run.remote) == OPS
     files = git("ls-tree", "-r", "--name-only", run.result.commit_hash, cwd=run.remote).split()
