@@ -166,14 +166,29 @@ class GitHttpServer:
         return handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
 
     def _snapshot_cmdlines(self) -> None:
+        """The argv of every process descending from this test process (other tests running beside
+        this one, under xdist, have their own processes and secrets)."""
+        parents: dict[int, int] = {}
         for proc_dir in Path("/proc").iterdir():
             if proc_dir.name.isdigit():
                 try:
-                    line = (proc_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+                    stat = (proc_dir / "stat").read_text()
                 except OSError:
                     continue
-                with self._lock:
-                    self.cmdlines.append(line)
+                parents[int(proc_dir.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        me = os.getpid()
+        for pid in parents:
+            ancestor, hops = pid, 0
+            while ancestor not in (me, 0, 1) and hops < 64:
+                ancestor, hops = parents.get(ancestor, 0), hops + 1
+            if ancestor != me or pid == me:
+                continue
+            try:
+                line = (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            with self._lock:
+                self.cmdlines.append(line.decode("utf-8", "replace"))
 
     def _handle(self, handler: http.server.BaseHTTPRequestHandler) -> None:
         if self.capture_cmdlines:

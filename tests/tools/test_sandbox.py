@@ -150,3 +150,18 @@ async def test_heartbeats_while_running(ws: Path, bwrap_available: None) -> None
     result = await runner.run("sleep 1; echo finished", timeout=10, heartbeat=lambda: beats.append(1.0))
     assert result.exit_code == 0 and "finished" in result.output
     assert len(beats) >= 3
+
+
+async def test_a_toolchain_under_tmp_stays_usable(box: Toolbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker installed under /tmp (a CI checkout's virtual environment) keeps its tools in the sandbox,
+    read-only, although the sandbox's /tmp is private."""
+    import tempfile
+
+    tool_dir = Path(tempfile.mkdtemp(prefix="toolchain-", dir="/tmp"))
+    tool = tool_dir / "hello-tool"
+    tool.write_text("#!/bin/sh\necho hello from the toolchain\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tool_dir}:{os.environ['PATH']}")
+    result = await box.run_command(f"hello-tool; touch {tool_dir}/written", timeout=30)
+    assert "hello from the toolchain" in result.output
+    assert not (tool_dir / "written").exists()

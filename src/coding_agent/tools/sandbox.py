@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +91,20 @@ class Sandbox:
 BASE_MOUNTS = ["--cap-drop", "ALL", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
 
 
+def toolchains_under_tmp() -> list[str]:
+    """The worker's interpreter and PATH directories that live under /tmp (a virtual environment in a
+    temporary checkout, say): the private /tmp would hide them, so they are mounted back read-only."""
+    candidates = [sys.prefix, sys.base_prefix, *os.environ.get("PATH", "").split(os.pathsep)]
+    found: list[str] = []
+    for candidate in candidates:
+        if not candidate:
+            continue
+        real = Path(candidate).resolve()
+        if real.is_relative_to("/tmp") and real != Path("/tmp") and real.is_dir() and str(real) not in found:
+            found.append(str(real))
+    return found
+
+
 def bwrap_argv(
     argv: Sequence[str],
     *,
@@ -105,6 +120,8 @@ def bwrap_argv(
     if allow_network:
         args.append("--share-net")
     args += BASE_MOUNTS
+    for tool_dir in toolchains_under_tmp():
+        args += ["--ro-bind", tool_dir, tool_dir]
     for path in mask_paths:
         real = Path(path).resolve()
         if real == ws or real == Path("/"):
