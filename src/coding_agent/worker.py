@@ -50,6 +50,22 @@ def worker_queue_name(shared_queue: str) -> str:
     return f"{shared_queue}.worker.{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
+async def connect_when_reachable(settings: Settings, stop: asyncio.Event, max_delay: float = 30.0) -> Client | None:
+    """Connect to Temporal, waiting with backoff while it is unreachable (a fleet often starts before
+    its cluster); None when ``stop`` is set first."""
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            return await connect(settings)
+        except RuntimeError as err:
+            log.warning("Temporal at %s is unreachable (%s); retrying in %.0fs",
+                        settings.temporal_host, str(err).splitlines()[0][:200], delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(delay * 2, max_delay)
+    return None
+
+
 async def migrate_when_reachable(database: Database, interval: float = 30.0) -> None:
     """Migrate the activity log's database, retrying until it is reachable; log the outage once."""
     logged = False
@@ -87,7 +103,9 @@ async def run_worker(
     shutdown_grace = shutdown_grace or timedelta(seconds=settings.shutdown_grace_seconds)
     if client is None:
         install_runtime(settings)  # process-wide: metrics and log forwarding, before the first client
-        client = await connect(settings)
+        client = await connect_when_reachable(settings, stop)
+        if client is None:
+            return  # stopped before Temporal was reachable
     # The agent's state is required: a worker that cannot reach it must not take tasks. The activity
     # log is reporting only: when it lives elsewhere and is down, the worker starts anyway.
     state_db = Database(settings.state_sqlalchemy_url())
