@@ -136,6 +136,10 @@ class Settings(BaseSettings):
         default=None, validation_alias=_ext("PAYLOAD_ENCRYPTION_KEY")
     )
     """Base64 AES-256 key: when set, Temporal payloads are encrypted (AES-GCM)."""
+    payload_encryption_previous_keys: SecretStr | None = Field(
+        default=None, validation_alias=_ext("PAYLOAD_ENCRYPTION_PREVIOUS_KEYS")
+    )
+    """Comma-separated base64 keys that still decrypt (key rotation); new payloads use the current key."""
 
     # --- Worker ---
     max_concurrent_activities: int = Field(default=20, validation_alias=_ext("MAX_CONCURRENT_ACTIVITIES"))
@@ -178,6 +182,7 @@ class Settings(BaseSettings):
             self.database_url,
             self.state_database_url,
             self.payload_encryption_key,
+            self.payload_encryption_previous_keys,
         ]
         return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
 

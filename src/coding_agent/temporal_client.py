@@ -11,8 +11,12 @@ from coding_agent.settings import Settings
 
 async def connect(settings: Settings) -> Client:
     key = settings.payload_encryption_key
+    previous = settings.payload_encryption_previous_keys
     return await Client.connect(
         settings.temporal_host,
         namespace=settings.temporal_namespace,
-        data_converter=data_converter(key.get_secret_value() if key else None),
+        data_converter=data_converter(
+            key.get_secret_value() if key else None,
+            [k.strip() for k in previous.get_secret_value().split(",") if k.strip()] if previous else (),
+        ),
     )

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from temporalio import workflow
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DefaultFailureConverterWithEncodedAttributes
@@ -109,3 +110,25 @@ async def test_temporal_history_holds_only_ciphertext(temporal_address: str) -> 
     stored = b"".join(event.SerializeToString() for event in history.events)
     assert SECRET.encode() not in stored and b"failing with" not in stored
     assert b"binary/encrypted" in stored
+
+
+async def test_settings_rotate_the_key_for_the_products_client(temporal_address: str) -> None:
+    """With the current key and the previous one in the settings, the client reads payloads written
+    under either, and writes only under the current one."""
+    from coding_agent.settings import Settings
+    from coding_agent.temporal_client import connect
+
+    old, new = generate_key(), generate_key()
+    rotated = Settings(
+        temporal_host=temporal_address, payload_encryption_key=new, payload_encryption_previous_keys=f" {old} ,"
+    )
+    client = await connect(rotated)
+    codec = client.data_converter.payload_codec
+    assert codec is not None
+    before = await data_converter(old).payload_codec.encode(  # type: ignore[union-attr]
+        [Payload(metadata={"encoding": b"json/plain"}, data=b'"hello"')]
+    )
+    assert (await codec.decode(before))[0].data == b'"hello"'
+    fresh = await codec.encode([Payload(metadata={"encoding": b"json/plain"}, data=b'"again"')])
+    with pytest.raises(ValueError, match="unknown key"):
+        await data_converter(old).payload_codec.decode(fresh)  # type: ignore[union-attr]
