@@ -230,3 +230,14 @@ async def test_validation_commands_from_the_task_context(agent, tmp_path: Path) 
     started = next(n for n in collected.notifications if n.notification_type == "validation_started")
     assert started.details["commands"] == commands
     assert result.commit_hash == git(remote, "rev-parse", result.branch_name)  # pushed all the same
+
+
+async def test_iteration_limit_stops_the_loop_and_says_so(agent, tmp_path: Path) -> None:
+    client, settings = agent
+    remote = await create_sample_remote(tmp_path / "repo")
+    task_id = new_task_id()
+    result, collected = await run_task(client, settings, make_request(task_id, remote.as_uri(), max_iterations=2))
+    assert result.artifacts.iterations == 2 and result.steps_completed == 2  # list_directory, read_file
+    assert result.error_message and "no changes" in result.error_message
+    rows = await activity_rows(settings, task_id)
+    assert any("used all 2 iterations" in r.message for r in rows if r.activity_type is ActivityType.PROGRESS)

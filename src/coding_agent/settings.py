@@ -8,7 +8,6 @@ settings object never shows them.
 from __future__ import annotations
 
 import tempfile
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -162,17 +161,18 @@ class Settings(BaseSettings):
     """Port of the Prometheus endpoint (Temporal SDK and product metrics); unset turns it off."""
 
     def sqlalchemy_url(self) -> str:
-        """The database URL in SQLAlchemy's async form (``postgresql://`` is accepted as written)."""
+        """The activity log's database URL (``reporting.database.Database`` turns ``postgresql://`` and
+        ``sqlite:///`` into their async drivers' form)."""
         if self.database_url is None:
             path = self.sqlite_path or self.data_dir / "coding_agent.db"
             return f"sqlite+aiosqlite:///{path}"
-        return async_database_url(self.database_url.get_secret_value())
+        return self.database_url.get_secret_value()
 
     def state_sqlalchemy_url(self) -> str:
         """Where the agent's conversation and workspace snapshots live: STATE_DATABASE_URL, else DATABASE_URL."""
         if self.state_database_url is None:
             return self.sqlalchemy_url()
-        return async_database_url(self.state_database_url.get_secret_value())
+        return self.state_database_url.get_secret_value()
 
     def secret_values(self) -> list[str]:
         """The worker's own secrets, for redaction and for keeping them out of the agent's shell."""
@@ -186,17 +186,3 @@ class Settings(BaseSettings):
         ]
         return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
 
-
-def async_database_url(url: str) -> str:
-    """``postgresql://`` and ``sqlite:///`` URLs in the async drivers' form; others as given."""
-    for plain in ("postgresql://", "postgres://"):
-        if url.startswith(plain):
-            return "postgresql+asyncpg://" + url[len(plain) :]
-    if url.startswith("sqlite:///"):
-        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
-    return url
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()

@@ -158,6 +158,11 @@ class AgentSessionWorkflow:
                 self.last_tool = f"{result.name}({headline(result.details.get('arguments'))})"
                 self._report(events, state, result)
             pending = [tool_message(r) for r in output.results]
+        if stopped_by_limit:
+            events.emit(
+                f"The agent used all {state.max_iterations} iterations; validating what it has done so far",
+                details={"iterations": state.iteration, "max_iterations": state.max_iterations},
+            )
         await events.drain()
         return SessionResult(
             workspace=state.workspace,

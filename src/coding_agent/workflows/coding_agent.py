@@ -106,7 +106,8 @@ def best_effort_ref(raw: Any, workflow_id: str) -> TaskRef:
     )
 
 
-def commit_message(request: CodingAgentRequest, summary: str, files: list[str] | None = None) -> str:
+def commit_message(request: CodingAgentRequest, summary: str) -> str:
+    """Title, task id, description, requirements and the agent's own summary of what it did."""
     task = request.task
     lines = [f"feat: {task.title}", "", f"Task: {task.id} (project {task.project_id})"]
     if task.description:
