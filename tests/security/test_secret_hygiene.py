@@ -74,18 +74,12 @@ def test_temporal_history_holds_credentials_only_encrypted_and_only_as_git_input
         if any(s.encode() in plain for s in seen.sentinels()):
             workflow_id, event = where.split(" ", 1)
             carriers.add(f"session {event}" if "-session-" in workflow_id else event)
-    # Decrypted, the credentials are only where the product needs them: the task's input, the git
-    # activities' inputs, and the session's state (in and out), which carries the clone input so a
-    # lost workspace can be rebuilt; never in activity results, failures, events or notifications.
-    git_inputs = {f"activity_task_scheduled_event_attributes:{a}" for a in ALLOWED_ACTIVITY_INPUTS}
+    # Decrypted, the credentials are only where the product needs them: the task's input and the git
+    # activities' inputs of the task itself. The agent session (the long-lived history) never holds them:
+    # it hands a lost workspace back to the task, which rebuilds it.
     allowed = {
         "workflow_execution_started_event_attributes",
-        "start_child_workflow_execution_initiated_event_attributes",
-        "child_workflow_execution_completed_event_attributes",
-        "session workflow_execution_started_event_attributes",
-        "session workflow_execution_completed_event_attributes",
-        *git_inputs,
-        *(f"session {e}" for e in git_inputs),
+        *(f"activity_task_scheduled_event_attributes:{a}" for a in ALLOWED_ACTIVITY_INPUTS),
     }
     assert "workflow_execution_started_event_attributes" in carriers, "the decoded history was read"
     assert carriers <= allowed, carriers - allowed

@@ -14,16 +14,18 @@ from datetime import timedelta
 from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from coding_agent.activities.llm import LLMActivities
     from coding_agent.activities.types import RunConfig, ToolsInput, ToolsOutput, TurnInput
     from coding_agent.activities.workspace import WorkspaceActivities
-    from coding_agent.models import ActivityType, NotificationType, TaskRef, ToolResult
+    from coding_agent.models import ActivityType, NotificationType, TaskRef, ToolCall, ToolResult
     from coding_agent.workflows.events import EventLog
-    from coding_agent.workflows.workspace import WorkspaceState, on_workspace
+    from coding_agent.workflows.workspace import WorkspaceLost, WorkspaceState, on_workspace
 
 LLM_CALL_TIMEOUT = timedelta(minutes=10)
+WORKSPACE_LOST = "WorkspaceLost"
 
 
 def llm_retry_policy(config: RunConfig) -> RetryPolicy:
@@ -47,6 +49,8 @@ class SessionState(BaseModel):
     allow_network: bool = False
     pending_messages: list[dict] = Field(default_factory=list)
     """Messages still to be written to the transcript before the next turn."""
+    pending_calls: list[ToolCall] = Field(default_factory=list)
+    """Tool calls the model asked for that have not run yet (e.g. when their worker was lost)."""
     seq: int = 0
     iteration: int = 0
     steps_completed: int = 0
@@ -59,7 +63,6 @@ class SessionState(BaseModel):
 
 
 class SessionResult(BaseModel):
-    workspace: WorkspaceState
     summary: str
     iterations: int
     steps_completed: int
@@ -108,19 +111,24 @@ class AgentSessionWorkflow:
     async def run(self, state: SessionState) -> SessionResult:
         self.state = state
         events = EventLog(state.task, state.event_sequence)
-        pending = state.pending_messages
         stopped_by_limit = True
-        while state.iteration < state.max_iterations:
+        while True:
+            if state.pending_calls:
+                await self._run_tools(state, events)
+            if state.iteration >= state.max_iterations:
+                break
             if self._history_is_large(state):
                 await events.drain()
-                state.pending_messages = pending
                 state.event_sequence = events.sequence
                 state.runs += 1
                 workflow.continue_as_new(state)
             turn = await workflow.execute_activity_method(
                 LLMActivities.agent_turn,
                 TurnInput(
-                    session_id=state.workspace.session_id, model=state.model, seq=state.seq, new_messages=pending
+                    session_id=state.workspace.session_id,
+                    model=state.model,
+                    seq=state.seq,
+                    new_messages=state.pending_messages,
                 ),
                 start_to_close_timeout=LLM_CALL_TIMEOUT,
                 heartbeat_timeout=timedelta(seconds=state.config.heartbeat_timeout_seconds),
@@ -131,33 +139,13 @@ class AgentSessionWorkflow:
             state.seq = turn.next_seq
             state.prompt_tokens += turn.prompt_tokens
             state.completion_tokens += turn.completion_tokens
-            pending = []
+            state.pending_messages = []
             if turn.content:
                 state.summary = turn.content
             if not turn.tool_calls:
                 stopped_by_limit = False
                 break
-            calls = turn.tool_calls
-            output: ToolsOutput = await on_workspace(
-                state.workspace,
-                state.config,
-                events,
-                WorkspaceActivities.execute_tools,
-                lambda ws, calls=calls: ToolsInput(
-                    workspace=ws,
-                    calls=calls,
-                    allow_network=state.allow_network,
-                    session_id=state.workspace.session_id,
-                    remote_url=state.workspace.clone.remote_url,
-                ),
-                timedelta(seconds=state.config.shell_max_timeout_seconds * len(calls) + 60),
-                heartbeat=True,
-            )
-            for result in output.results:
-                state.steps_completed += 1
-                self.last_tool = f"{result.name}({headline(result.details.get('arguments'))})"
-                self._report(events, state, result)
-            pending = [tool_message(r) for r in output.results]
+            state.pending_calls = turn.tool_calls
         if stopped_by_limit:
             events.emit(
                 f"The agent used all {state.max_iterations} iterations; validating what it has done so far",
@@ -165,7 +153,6 @@ class AgentSessionWorkflow:
             )
         await events.drain()
         return SessionResult(
-            workspace=state.workspace,
             summary=state.summary,
             iterations=state.iteration,
             steps_completed=state.steps_completed,
@@ -176,6 +163,43 @@ class AgentSessionWorkflow:
             stopped_by_limit=stopped_by_limit,
             runs=state.runs,
         )
+
+    async def _run_tools(self, state: SessionState, events: EventLog) -> None:
+        """Run the calls the model asked for on the workspace's worker; their results become the next
+        turn's new messages. A lost workspace ends this session with its state, for the task to rebuild
+        the workspace (it holds the credentials) and start a new session that runs these calls again."""
+        calls = state.pending_calls
+        try:
+            output: ToolsOutput = await on_workspace(
+                state.workspace,
+                state.config,
+                events,
+                WorkspaceActivities.execute_tools,
+                lambda ws: ToolsInput(
+                    workspace=ws,
+                    calls=calls,
+                    allow_network=state.allow_network,
+                    session_id=state.workspace.session_id,
+                    remote_url=state.workspace.clone.remote_url,
+                ),
+                timedelta(seconds=state.config.shell_max_timeout_seconds * len(calls) + 60),
+                heartbeat=True,
+            )
+        except WorkspaceLost:
+            await events.drain()
+            state.event_sequence = events.sequence
+            raise ApplicationError(
+                "the worker holding the workspace was lost",
+                state.model_dump(mode="json"),
+                type=WORKSPACE_LOST,
+                non_retryable=True,
+            ) from None
+        for result in output.results:
+            state.steps_completed += 1
+            self.last_tool = f"{result.name}({headline(result.details.get('arguments'))})"
+            self._report(events, state, result)
+        state.pending_messages = [tool_message(r) for r in output.results]
+        state.pending_calls = []
 
     @staticmethod
     def _history_is_large(state: SessionState) -> bool:

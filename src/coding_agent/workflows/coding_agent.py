@@ -48,13 +48,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from coding_agent.redaction import redact_url
     from coding_agent.workflows.agent_session import (
+        WORKSPACE_LOST,
         AgentSessionWorkflow,
         SessionResult,
         SessionState,
         llm_retry_policy,
     )
     from coding_agent.workflows.events import EventLog
-    from coding_agent.workflows.workspace import WorkspaceState, clone, on_workspace
+    from coding_agent.workflows.workspace import MAX_REBUILDS, WorkspaceState, clone, on_workspace, rebuild
 
 SHORT = timedelta(seconds=30)
 NO_RETRY = RetryPolicy(maximum_attempts=1)
@@ -276,24 +277,20 @@ class CodingAgentWorkflow:
                 "Agent commands may reach the network (agent.allow_network=true)",
                 details={"allow_network": True},
             )
-        await events.drain()  # the session's events must follow ours
-        self.session_id = f"{info.workflow_id}-session-{info.run_id[:8]}"
-        session: SessionResult = await workflow.execute_child_workflow(
-            AgentSessionWorkflow.run,
+        session = await self._implement(
             SessionState(
                 task=events.task,
                 model=request.agent.model,
-                workspace=state,
+                workspace=state.for_session(),
                 config=config,
                 max_iterations=max_iterations,
                 allow_network=request.agent.allow_network,
                 pending_messages=planned.agent_messages,
-                event_sequence=events.sequence,
             ),
-            id=self.session_id,
+            state,
+            config,
+            events,
         )
-        state = session.workspace
-        holder[0] = state
         events.sequence = session.event_sequence
         self.llm_calls += session.llm_calls
         result.steps_completed = session.steps_completed
@@ -364,6 +361,32 @@ class CodingAgentWorkflow:
             result.error_message = (
                 "validation failed (the branch was pushed so nothing is lost): " + "; ".join(validation.issues)[:2000]
             )
+
+    async def _implement(
+        self, session: SessionState, state: WorkspaceState, config: RunConfig, events: EventLog
+    ) -> SessionResult:
+        """Run the agent session; when it loses its workspace's worker, rebuild the workspace here
+        (this workflow holds the credentials) and start a new session from where the last one stopped."""
+        info = workflow.info()
+        for attempt in range(MAX_REBUILDS + 1):
+            await events.drain()  # the session's events must follow ours
+            session.event_sequence = events.sequence
+            suffix = f"-{attempt}" if attempt else ""
+            self.session_id = f"{info.workflow_id}-session-{info.run_id[:8]}{suffix}"
+            try:
+                result: SessionResult = await workflow.execute_child_workflow(
+                    AgentSessionWorkflow.run, session, id=self.session_id
+                )
+                return result
+            except ChildWorkflowError as err:
+                lost = err.cause
+                if not (isinstance(lost, ApplicationError) and lost.type == WORKSPACE_LOST and lost.details):
+                    raise
+                session = SessionState.model_validate(lost.details[0])
+            events.sequence = session.event_sequence
+            await rebuild(state, config, events)
+            session.workspace = state.for_session()
+        raise TaskFailed(f"the workspace was lost more than {MAX_REBUILDS} times")
 
     @staticmethod
     async def _commit(

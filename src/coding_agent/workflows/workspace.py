@@ -30,14 +30,25 @@ LOST_WORKER_TIMEOUTS = (TimeoutType.SCHEDULE_TO_START, TimeoutType.HEARTBEAT)
 T = TypeVar("T")
 
 
+class WorkspaceLost(Exception):
+    """The worker holding the workspace is gone, and this workflow may not rebuild it (no credentials)."""
+
+
 class WorkspaceState(BaseModel):
-    """Where the task's clone is and how to make it again; travels from the task to the agent session."""
+    """Where the task's clone is and how to make it again."""
 
     workspace: Workspace
     clone: CloneInput
     session_id: str
     branch: str | None = None
     rebuilds: int = 0
+    can_rebuild: bool = True
+    """False in the agent session: it holds no credentials, so it hands a lost workspace back to the task."""
+
+    def for_session(self) -> WorkspaceState:
+        """A copy without the credentials, for the agent session's (long-lived) history."""
+        clone = self.clone.model_copy(update={"credentials": None})
+        return self.model_copy(update={"clone": clone, "can_rebuild": False})
 
 
 def worker_lost(err: BaseException) -> bool:
@@ -81,6 +92,8 @@ async def on_workspace(
         except ActivityError as err:
             if not worker_lost(err) or state.rebuilds >= MAX_REBUILDS:
                 raise
+            if not state.can_rebuild:
+                raise WorkspaceLost() from err
         await rebuild(state, config, events)
 
 
