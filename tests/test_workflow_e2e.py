@@ -19,13 +19,13 @@ from coding_agent.models import ActivityType, CodingAgentResult
 from coding_agent.reporting.activity_store import ActivityStore
 from coding_agent.reporting.database import Database
 from coding_agent.settings import Settings
-from coding_agent.workflows.coding_agent import CodingAgentWorkflow
 from tests.support.harness import (
     NatsCollector,
     ScriptRouter,
     make_request,
     make_settings,
     new_task_id,
+    run_to_completion,
     worker_running,
 )
 
@@ -84,28 +84,11 @@ async def activity_rows(settings: Settings, task_id: str):
         await db.close()
 
 
-async def run_task(
-    client: Client, settings: Settings, request, workflow: object = CodingAgentWorkflow.run
-) -> tuple[CodingAgentResult, NatsCollector]:
-    task = request.task
-    subject = f"{settings.nats_subject_prefix}.{task.company_id}.{task.project_id}.{task.id}.>"
-    async with NatsCollector(settings.nats_url, subject) as collected:
-        result = await client.execute_workflow(
-            workflow,  # type: ignore[arg-type]
-            request,
-            id=f"coding-agent-{task.id}",
-            task_queue=settings.temporal_task_queue_coding_agent,
-            result_type=CodingAgentResult,
-        )
-        await collected.wait_for(lambda c: c.types()[-1:] in (["workflow_completed"], ["workflow_failed"]))
-    return result, collected
-
-
 async def test_happy_path_pushes_branch_and_reports_every_step(agent, tmp_path: Path) -> None:
     client, settings = agent
     remote = await create_sample_remote(tmp_path / "repo")
     task_id = new_task_id()
-    result, collected = await run_task(client, settings, make_request(task_id, remote.as_uri()))
+    result, collected = await run_to_completion(client, settings, make_request(task_id, remote.as_uri()))
 
     assert result.success, result.error_message
     today = datetime.now(UTC).strftime("%Y%m%d")
@@ -156,7 +139,7 @@ async def test_unreachable_repository_fails_cleanly(agent, tmp_path: Path) -> No
     client, settings = agent
     task_id = new_task_id()
     missing = (tmp_path / "nowhere.git").as_uri()
-    result, collected = await run_task(client, settings, make_request(task_id, missing), "CodingAgentWorkflow")
+    result, collected = await run_to_completion(client, settings, make_request(task_id, missing), "CodingAgentWorkflow")
     assert_failed(result, collected, await activity_rows(settings, task_id), "clone failed")
     assert result.commit_hash is None
 
@@ -166,7 +149,7 @@ async def test_missing_base_branch_is_a_clear_error(agent, tmp_path: Path) -> No
     remote = await create_sample_remote(tmp_path / "repo")
     task_id = new_task_id()
     request = make_request(task_id, remote.as_uri(), branch="no-such-branch")
-    result, collected = await run_task(client, settings, request, "CodingAgentWorkflow.run")
+    result, collected = await run_to_completion(client, settings, request, "CodingAgentWorkflow.run")
     assert_failed(result, collected, await activity_rows(settings, task_id), "no-such-branch")
 
 
@@ -179,7 +162,7 @@ async def test_failed_validation_still_pushes_the_branch(agent, router: ScriptRo
         plan=demo_script().plan,
         turns=[[ScriptedToolCall("write_file", {"path": "tests/test_broken.py", "content": broken_test})], "Done"],
     )
-    result, collected = await run_task(client, settings, make_request(task_id, remote.as_uri()))
+    result, collected = await run_to_completion(client, settings, make_request(task_id, remote.as_uri()))
     assert not result.success
     assert result.error_message and "validation failed" in result.error_message
     assert result.validation_result.tests_failed == 1 and result.validation_result.tests_passed == 1
@@ -194,7 +177,7 @@ async def test_no_changes_means_no_push(agent, router: ScriptRouter, tmp_path: P
     router.scripts[task_id] = Script(
         plan=demo_script().plan, turns=[[ScriptedToolCall("read_file", {"path": "calc.py"})], "Nothing to do."]
     )
-    result, collected = await run_task(client, settings, make_request(task_id, remote.as_uri()))
+    result, collected = await run_to_completion(client, settings, make_request(task_id, remote.as_uri()))
     assert_failed(result, collected, await activity_rows(settings, task_id), "no changes")
     assert git(remote, "branch", "--list", "feat/*") == ""
     assert "changes_pushed" not in collected.types()
@@ -210,7 +193,7 @@ async def test_model_unavailable_fails_after_bounded_retries(
         async with worker_running(settings) as client:
             remote = await create_sample_remote(tmp_path / "repo")
             task_id = new_task_id()
-            result, collected = await run_task(client, settings, make_request(task_id, remote.as_uri()))
+            result, collected = await run_to_completion(client, settings, make_request(task_id, remote.as_uri()))
         assert len(down.requests) == 2
     assert_failed(result, collected, await activity_rows(settings, task_id), "plan failed")
     assert re.search(r"503", result.error_message or "")
@@ -222,7 +205,7 @@ async def test_validation_commands_from_the_task_context(agent, tmp_path: Path) 
     task_id = new_task_id()
     commands = ["python -m pytest -q", "grep -q multiply calc.py", "test -f CHANGELOG.md"]
     request = make_request(task_id, remote.as_uri(), context={"validation_commands": commands})
-    result, collected = await run_task(client, settings, request)
+    result, collected = await run_to_completion(client, settings, request)
     validation = result.validation_result
     assert not result.success and not validation.success
     assert validation.tests_passed == 2  # the pytest command ran and was parsed
@@ -236,7 +219,8 @@ async def test_iteration_limit_stops_the_loop_and_says_so(agent, tmp_path: Path)
     client, settings = agent
     remote = await create_sample_remote(tmp_path / "repo")
     task_id = new_task_id()
-    result, collected = await run_task(client, settings, make_request(task_id, remote.as_uri(), max_iterations=2))
+    request = make_request(task_id, remote.as_uri(), max_iterations=2)
+    result, _ = await run_to_completion(client, settings, request)
     assert result.artifacts.iterations == 2 and result.steps_completed == 2  # list_directory, read_file
     assert result.error_message and "no changes" in result.error_message
     rows = await activity_rows(settings, task_id)

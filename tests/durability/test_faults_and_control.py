@@ -18,7 +18,14 @@ from coding_agent.reporting.activity_store import ActivityStore
 from coding_agent.reporting.database import Database
 from coding_agent.settings import Settings
 from tests.reporting.http_server import RecordingServer
-from tests.support.harness import NatsCollector, make_request, make_settings, new_task_id, worker_running
+from tests.support.harness import (
+    NatsCollector,
+    make_request,
+    make_settings,
+    new_task_id,
+    run_to_completion,
+    worker_running,
+)
 
 
 def subject_for(settings: Settings, task_id: str) -> str:
@@ -65,12 +72,7 @@ async def test_authentication_error_fails_at_once(tmp_path: Path, temporal_addre
         async with worker_running(settings) as client:
             remote = await create_sample_remote(tmp_path / "repo")
             task_id = new_task_id()
-            async with NatsCollector(settings.nats_url, subject_for(settings, task_id)) as collected:
-                result = await client.execute_workflow(
-                    "CodingAgentWorkflow", make_request(task_id, remote.as_uri()), id=f"coding-agent-{task_id}",
-                    task_queue=settings.temporal_task_queue_coding_agent, result_type=CodingAgentResult,
-                )
-                await collected.wait_for(lambda c: "workflow_failed" in c.types())
+            result, _ = await run_to_completion(client, settings, make_request(task_id, remote.as_uri()))
         assert len(llm.requests) == 1
     assert not result.success
     assert result.error_message and "authentication failed" in result.error_message
@@ -184,12 +186,7 @@ async def test_overall_timeout_ends_the_task_cleanly(tmp_path: Path, temporal_ad
         async with worker_running(settings) as client:
             remote = await create_sample_remote(tmp_path / "repo")
             task_id = new_task_id()
-            async with NatsCollector(settings.nats_url, subject_for(settings, task_id)) as collected:
-                result = await client.execute_workflow(
-                    "CodingAgentWorkflow", make_request(task_id, remote.as_uri()), id=f"coding-agent-{task_id}",
-                    task_queue=settings.temporal_task_queue_coding_agent, result_type=CodingAgentResult,
-                )
-                await collected.wait_for(lambda c: c.types()[-1:] == ["workflow_failed"])
+            result, _ = await run_to_completion(client, settings, make_request(task_id, remote.as_uri()))
     assert not result.success
     assert result.error_message and "timed out" in result.error_message
     assert 2 / 3600 < result.execution_time_hours < 20 / 3600

@@ -20,6 +20,7 @@ from coding_agent.demo.scripted_llm import Script
 from coding_agent.models import (
     AgentConfig,
     CodingAgentRequest,
+    CodingAgentResult,
     GitCredentials,
     Notification,
     RepositoryConfig,
@@ -145,3 +146,21 @@ class NatsCollector:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"timed out waiting; got {self.types()}")
             await asyncio.sleep(0.05)
+
+
+async def run_to_completion(
+    client: Client, settings: Settings, request: CodingAgentRequest, workflow: object = "CodingAgentWorkflow"
+) -> tuple[CodingAgentResult, NatsCollector]:
+    """Run one task to its end and collect its notifications, up to the terminal one."""
+    task = request.task
+    subject = f"{settings.nats_subject_prefix}.{task.company_id}.{task.project_id}.{task.id}.>"
+    async with NatsCollector(settings.nats_url, subject) as collected:
+        result = await client.execute_workflow(
+            workflow,  # type: ignore[arg-type]
+            request,
+            id=f"coding-agent-{task.id}",
+            task_queue=settings.temporal_task_queue_coding_agent,
+            result_type=CodingAgentResult,
+        )
+        await collected.wait_for(lambda c: c.types()[-1:] in (["workflow_completed"], ["workflow_failed"]))
+    return result, collected

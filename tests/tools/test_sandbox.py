@@ -21,6 +21,9 @@ SENTINEL = "sentinel-secret-5b1f0c9e"
 async def bwrap_available() -> None:
     problem = await probe_bubblewrap()
     if problem is not None:
+        # CI installs bubblewrap (.ci/run): there, a sandbox that cannot run is a failure, not a skip.
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"bubblewrap cannot run in CI: {problem}")
         pytest.skip(f"bubblewrap cannot run here: {problem}")
 
 
