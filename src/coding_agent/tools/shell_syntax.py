@@ -144,6 +144,14 @@ class _Lexer:
         self.buf.append(text)
         self.started = True
 
+    def _substitution(self, start: int, close: int, *, knows_pwd: bool = False) -> None:
+        """A command substitution whose body is ``s[start:close]``: kept for its own check, marked here
+        (``$(pwd)``, with ``knows_pwd``, as the working directory)."""
+        inner = self.s[start:close]
+        self.substitutions.append(inner)
+        self._add(f"{MARK}{'PWD' if knows_pwd and inner.strip() == 'pwd' else 'SUBST'}{MARK}")
+        self.i = close + 1
+
     def _expansion(self) -> None:
         """At a ``$``: variables, ``${...}``, ``$(...)``, ``$((...))``, ``$'...'``."""
         s, i = self.s, self.i
@@ -153,11 +161,7 @@ class _Lexer:
             self._add(f"{MARK}ARITH{MARK}")
             self.i = end + 2 if s.startswith("))", end) else end + 1
         elif nxt == "(":
-            end = _find_close(s, i + 2)
-            inner = s[i + 2 : end]
-            self.substitutions.append(inner)
-            self._add(f"{MARK}{'PWD' if inner.strip() == 'pwd' else 'SUBST'}{MARK}")
-            self.i = end + 1
+            self._substitution(i + 2, _find_close(s, i + 2), knows_pwd=True)
         elif nxt == "{":
             end = s.find("}", i + 2)
             if end < 0:
@@ -200,10 +204,7 @@ class _Lexer:
             elif c == "$":
                 self._expansion()
             elif c == "`":
-                close = _find_backtick(s, self.i + 1)
-                self.substitutions.append(s[self.i + 1 : close])
-                self._add(f"{MARK}SUBST{MARK}")
-                self.i = close + 1
+                self._substitution(self.i + 1, _find_backtick(s, self.i + 1))
             else:
                 self._add(c)
                 self.i += 1
@@ -272,15 +273,9 @@ class _Lexer:
             elif c == "$":
                 self._expansion()
             elif c == "`":
-                close = _find_backtick(s, self.i + 1)
-                self.substitutions.append(s[self.i + 1 : close])
-                self._add(f"{MARK}SUBST{MARK}")
-                self.i = close + 1
+                self._substitution(self.i + 1, _find_backtick(s, self.i + 1))
             elif c in "<>" and s.startswith("(", self.i + 1):
-                close = _find_close(s, self.i + 2)
-                self.substitutions.append(s[self.i + 2 : close])
-                self._add(f"{MARK}SUBST{MARK}")
-                self.i = close + 1
+                self._substitution(self.i + 2, _find_close(s, self.i + 2))
             elif c in "<>":
                 self._redirect(c)
             elif c == "&":
